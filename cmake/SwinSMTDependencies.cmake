@@ -1,0 +1,11 @@
+# Public dependency: LibTorch (Debian's libtorch-dev 1.13 or any LibTorch 2.x via CMAKE_PREFIX_PATH).
+find_package(Torch REQUIRED)
+# Private dependencies of the compiled parts.
+find_package(nlohmann_json 3 REQUIRED)
+
+# Tests, tools and examples reuse the library's precompiled header. The library is compiled with
+# -fPIC; GCC refuses a PCH built with other PIC/PIE settings, so the reusing targets use -fPIC too.
+function(swinsmt_reuse_pch target)
+  target_precompile_headers(${target} REUSE_FROM swinsmt)
+  target_compile_options(${target} PRIVATE $<$<CXX_COMPILER_ID:GNU,Clang>:-fPIC>)
+endfunction()

@@ -1,0 +1,87 @@
+#pragma once
+// The Soft Mixture-of-Experts of Swin SMT: `DynamicSlotsSoftMoE` from the official
+// src/models/soft_moe/soft_moe_with_dynamic_slots.py (RMSNorm, dynamic slot embeddings from the mean
+// of consecutive token groups, dispatch softmax over tokens, combine softmax over slots).
+//
+// Registered names: norm.gamma, to_slot_embeds.0.weight, to_slot_embeds.2.gamma,
+// experts.<i>.0.{weight,bias}, experts.<i>.3.{weight,bias}.
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+
+#include <optional>
+
+namespace swinsmt {
+
+/// How the N x (E*S) dispatch/combine weights are computed. Both compute the same function.
+enum class MoeKernel {
+  /// The official op sequence: materialises the full N x N logits (quadratic memory).
+  reference,
+  /// Exact softmax-attention in chunks (scale 1): no N x N tensor ever exists.
+  chunked,
+};
+
+/// RMSNorm of the official code: F.normalize(x, dim=-1) * sqrt(dim) * gamma.
+class RMSNormImpl : public torch::nn::Module {
+ public:
+  explicit RMSNormImpl(int64_t dim);
+  torch::Tensor forward(const torch::Tensor& x);
+
+  double scale;
+  torch::Tensor gamma;
+};
+TORCH_MODULE(RMSNorm);
+
+/// One expert: Linear(dim, dim*mult) -> GELU -> Dropout -> Linear(dim*mult, dim), registered as
+/// Sequential indices "0" and "3".
+class ExpertImpl : public torch::nn::Module {
+ public:
+  ExpertImpl(int64_t dim, int64_t hidden);
+  torch::Tensor forward(const torch::Tensor& x);
+
+  torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+};
+TORCH_MODULE(Expert);
+
+/// `to_slot_embeds`: Sequential(Linear(dim, dim*E, bias=False), Rearrange, RMSNorm(dim)).
+class SlotEmbedImpl : public torch::nn::Module {
+ public:
+  SlotEmbedImpl(int64_t dim, int64_t num_experts);
+  /// (B, S, dim) token-group means -> (B, E, S, dim) normalised slot embeddings.
+  torch::Tensor forward(const torch::Tensor& means);
+
+  int64_t num_experts;
+  torch::nn::Linear proj{nullptr};
+  RMSNorm norm{nullptr};
+};
+TORCH_MODULE(SlotEmbed);
+
+struct SoftMoEOptions {
+  SoftMoEOptions(int64_t dim, int64_t num_experts) : dim_(dim), num_experts_(num_experts) {}
+  TORCH_ARG(int64_t, dim);
+  TORCH_ARG(int64_t, num_experts);
+  TORCH_ARG(double, expert_mult) = 4.0;
+  TORCH_ARG(MoeKernel, kernel) = MoeKernel::chunked;
+  /// Rows of the logits computed at once by the chunked kernel.
+  TORCH_ARG(int64_t, chunk_size) = 1024;
+};
+
+class SoftMoEImpl : public torch::nn::Module {
+ public:
+  explicit SoftMoEImpl(SoftMoEOptions options);
+  void reset();
+
+  /// x: (B, N, dim). mask: optional bool (B, N), true = token is valid (key padding).
+  /// Returns (B, N, dim). The number of slots equals N rounded up to a multiple of num_experts.
+  torch::Tensor forward(const torch::Tensor& x, const std::optional<torch::Tensor>& mask = std::nullopt);
+
+  SoftMoEOptions options;
+  RMSNorm norm{nullptr};
+  SlotEmbed to_slot_embeds{nullptr};
+  torch::nn::ModuleList experts{nullptr};
+};
+TORCH_MODULE(SoftMoE);
+
+}  // namespace swinsmt

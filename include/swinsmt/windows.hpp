@@ -1,0 +1,44 @@
+#pragma once
+// Shifted-window geometry of the 3-D Swin transformer, exactly as the official code computes it:
+// window shrinking for small stages, window partition/reverse and the -100 shift mask.
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+
+namespace swinsmt {
+
+using Size3 = std::array<int64_t, 3>;
+
+struct WindowGeometry {
+  Size3 window;  ///< window actually used (shrunk to the stage size where that is <= the window)
+  Size3 shift;   ///< shift actually used (0 where the window was shrunk)
+  bool shifted() const { return shift[0] > 0 || shift[1] > 0 || shift[2] > 0; }
+};
+
+/// Official get_window_size: where a stage dimension is <= the window, the window becomes that
+/// dimension and the shift 0.
+WindowGeometry window_geometry(const Size3& stage, const Size3& window, const Size3& shift);
+
+/// (B, D, H, W, C) with D, H, W multiples of `window` -> (B * nW, wd*wh*ww, C).
+at::Tensor window_partition(const at::Tensor& x, const Size3& window);
+/// Inverse of window_partition: (B * nW, wd*wh*ww, C) -> (B, D, H, W, C).
+at::Tensor window_reverse(const at::Tensor& windows, const Size3& window, int64_t b, const Size3& dims);
+
+/// Official compute_mask for a padded stage `dims`: region ids from Python slices
+/// (:-w), (-w:-s), (-s:) per axis, then 0 where two tokens of a window share a region and -100
+/// otherwise. Returns (nW, n, n) float32.
+at::Tensor compute_shift_mask(const Size3& dims, const Size3& window, const Size3& shift, c10::Device device);
+
+/// The mask a stage of spatial size `stage` passes to its shifted blocks (official BasicLayer):
+/// shift = window / 2, geometry shrunk to the stage, mask over the padded stage; none when the
+/// shrunk geometry does not shift at all.
+std::optional<at::Tensor> stage_shift_mask(const Size3& stage, const Size3& window, c10::Device device);
+
+/// Relative position index of a full window (official buffer `relative_position_index`), int64 (n, n).
+at::Tensor relative_position_index(const Size3& window);
+
+}  // namespace swinsmt

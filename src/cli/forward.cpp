@@ -1,0 +1,68 @@
+// `swinsmt forward`: runs the network on the tensor named "input" of a safetensors file.
+
+#include "commands.hpp"
+
+#include <swinsmt/error.hpp>
+#include <swinsmt/load.hpp>
+#include <swinsmt/safetensors.hpp>
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include <iostream>
+
+namespace swinsmt::cli {
+namespace {
+
+struct ForwardArgs {
+  std::string weights, input, output, merging = "merging", device = "cpu", dtype = "float32";
+  bool hidden = false, no_normalize = false, overwrite = false;
+};
+
+void run_forward(const ForwardArgs& args) {
+  check_writable_output(args.output, args.overwrite);
+  auto inputs = read_safetensors(args.input);
+  const auto* x = inputs.tensors.find("input");
+  if (!x) throw Error(args.input + " has no tensor named \"input\" (found " + std::to_string(inputs.tensors.size()) + " others)");
+  if (!x->is_floating_point())
+    throw Error(args.input + ": tensor \"input\" must be floating point, got " + std::string(c10::toString(x->scalar_type())));
+
+  LoadOptions options;
+  options.config.downsample = parse_merging(args.merging);
+  options.config.normalize = !args.no_normalize;
+  options.device = parse_device(args.device);
+  options.dtype = parse_dtype(args.dtype);
+  auto loaded = load(args.weights, options);
+  validate_input_shape(loaded.config, x->sizes().vec());
+
+  c10::InferenceMode guard;
+  auto result = loaded.model->forward_with_hidden(x->to(options.device, options.dtype));
+  StateDict out;
+  out.insert("output", result.logits.to(at::kCPU, at::kFloat));
+  if (args.hidden)
+    for (size_t i = 0; i < result.hidden.size(); ++i)
+      out.insert("hidden." + std::to_string(i), result.hidden[i].to(at::kCPU, at::kFloat));
+  write_safetensors(args.output, out, {{"config", describe(loaded.config)}});
+  std::cerr << "wrote " << args.output << ": output " << c10::str(result.logits.sizes()) << "\n";
+}
+
+}  // namespace
+
+void add_forward_command(CLI::App& app) {
+  auto args = std::make_shared<ForwardArgs>();
+  auto* cmd = app.add_subcommand("forward", "Run the network on the tensor \"input\" (B x C x D x H x W) of a safetensors file");
+  cmd->add_option("--weights,-w", args->weights, "Checkpoint (.pth, .ckpt, .safetensors)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--input,-i", args->input, "safetensors file holding \"input\"")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--output,-o", args->output, "safetensors file to write (\"output\", and \"hidden.0..4\" with --hidden)")->required();
+  cmd->add_flag("--hidden", args->hidden, "Also write the five Swin encoder outputs hidden.0..4");
+  cmd->add_option("--merging", args->merging, "Patch merging version the weights were trained with")
+      ->check(CLI::IsMember({"merging", "mergingv2"}))->capture_default_str();
+  cmd->add_flag("--no-normalize", args->no_normalize, "Model was built with normalize=False");
+  cmd->add_option("--device", args->device, "cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_option("--dtype", args->dtype, "float32, float16 or bfloat16")
+      ->check(CLI::IsMember({"float32", "float16", "bfloat16"}))->capture_default_str();
+  cmd->add_flag("--overwrite", args->overwrite, "Replace the output file if it exists");
+  cmd->callback([args] { run_forward(*args); });
+}
+
+}  // namespace swinsmt::cli

@@ -1,0 +1,163 @@
+#include <swinsmt/error.hpp>
+#include <swinsmt/soft_moe.hpp>
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <limits>
+
+namespace swinsmt {
+namespace {
+
+// The official code masks logits with -torch.finfo(dtype).max (not -inf): a row whose entries are
+// all masked then softmaxes to a uniform distribution instead of NaN. We keep that exactly.
+double lowest_finite(at::ScalarType type) {
+  switch (type) {
+    case at::kDouble: return -std::numeric_limits<double>::max();
+    case at::kHalf: return -65504.0;
+    case at::kBFloat16: return -3.3895313892515355e38;
+    default: return -static_cast<double>(std::numeric_limits<float>::max());
+  }
+}
+
+// Applies the key-padding masks of the official code to a block of logits.
+// token_valid: (B, 1, n) or (B, c, 1); slot_valid: likewise along the other axis.
+void apply_masks(at::Tensor& logits, const at::Tensor& token_valid, const at::Tensor& slot_valid) {
+  const double low = lowest_finite(logits.scalar_type());
+  logits.masked_fill_(token_valid.logical_not(), low);
+  logits.masked_fill_(slot_valid.logical_not(), low);
+}
+
+}  // namespace
+
+RMSNormImpl::RMSNormImpl(int64_t dim) : scale(std::sqrt(static_cast<double>(dim))) {
+  gamma = register_parameter("gamma", at::ones({dim}));
+}
+
+torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
+  // F.normalize(x, dim=-1): x / max(||x||_2, 1e-12), then * scale * gamma in that order.
+  auto norm = at::linalg_vector_norm(x, 2, {-1}, /*keepdim=*/true).clamp_min_(1e-12);
+  return x.div(norm).mul_(scale).mul_(gamma);
+}
+
+ExpertImpl::ExpertImpl(int64_t dim, int64_t hidden) {
+  fc1 = register_module("0", torch::nn::Linear(dim, hidden));
+  fc2 = register_module("3", torch::nn::Linear(hidden, dim));
+}
+
+torch::Tensor ExpertImpl::forward(const torch::Tensor& x) { return fc2(at::gelu(fc1(x))); }
+
+SlotEmbedImpl::SlotEmbedImpl(int64_t dim, int64_t num_experts_) : num_experts(num_experts_) {
+  proj = register_module("0", torch::nn::Linear(torch::nn::LinearOptions(dim, dim * num_experts).bias(false)));
+  norm = register_module("2", RMSNorm(dim));
+}
+
+torch::Tensor SlotEmbedImpl::forward(const torch::Tensor& means) {
+  const int64_t b = means.size(0), s = means.size(1), d = means.size(2);
+  // Rearrange('b n (e d) -> b e n d')
+  auto slots = proj(means).view({b, s, num_experts, d}).permute({0, 2, 1, 3});
+  return norm(slots).contiguous();
+}
+
+SoftMoEImpl::SoftMoEImpl(SoftMoEOptions options_) : options(std::move(options_)) { reset(); }
+
+void SoftMoEImpl::reset() {
+  const int64_t dim = options.dim(), e = options.num_experts();
+  if (dim < 1 || e < 1)
+    throw Error("SoftMoE: dim and num_experts must be >= 1, got dim " + std::to_string(dim) + ", num_experts " +
+                std::to_string(e));
+  norm = register_module("norm", RMSNorm(dim));
+  to_slot_embeds = register_module("to_slot_embeds", SlotEmbed(dim, e));
+  experts = register_module("experts", torch::nn::ModuleList());
+  const auto hidden = static_cast<int64_t>(static_cast<double>(dim) * options.expert_mult());
+  for (int64_t i = 0; i < e; ++i) experts->push_back(Expert(dim, hidden));
+}
+
+torch::Tensor SoftMoEImpl::forward(const torch::Tensor& x_in, const std::optional<torch::Tensor>& mask_in) {
+  if (x_in.dim() != 3 || x_in.size(2) != options.dim())
+    throw Error("SoftMoE: input must be (B, N, " + std::to_string(options.dim()) + "), got " +
+                c10::str(x_in.sizes()));
+  const int64_t b = x_in.size(0), seq_len = x_in.size(1), d = options.dim(), e = options.num_experts();
+  if (mask_in && (mask_in->sizes() != at::IntArrayRef({b, seq_len}) || mask_in->scalar_type() != at::kBool))
+    throw Error("SoftMoE: mask must be bool (B, N) = " + c10::str(at::IntArrayRef({b, seq_len})) + ", got " +
+                c10::str(mask_in->scalar_type()) + " " + c10::str(mask_in->sizes()));
+
+  auto x = norm(x_in);
+
+  // Pad the tokens with zeros to a multiple of the expert count. Official quirk, kept: without a
+  // user mask, the mask is built *after* padding (torch.ones(x.shape[:2])), so the zero padding
+  // tokens count as valid tokens; only a user-given mask is padded with False.
+  std::optional<at::Tensor> mask = mask_in;
+  const int64_t n = (seq_len + e - 1) / e * e;
+  if (n != seq_len) {
+    x = at::constant_pad_nd(x, {0, 0, 0, n - seq_len}, 0);
+    if (mask)
+      mask = at::cat({*mask, at::zeros({b, n - seq_len}, mask->options())}, 1);
+    else
+      mask = at::ones({b, n}, x.options().dtype(at::kBool));
+  }
+  const int64_t s = n / e;  // slots per expert; e * s == n slots in all
+
+  // Slot embeddings from the (masked) mean of each group of e consecutive tokens.
+  auto grouped = x.view({b, s, e, d});
+  at::Tensor means, slot_valid;  // slot_valid: (B, e*s) for slot (expert, index)
+  if (mask) {
+    auto grouped_mask = mask->view({b, s, e});
+    auto num = grouped.masked_fill(grouped_mask.logical_not().unsqueeze(-1), 0.0).sum(2);
+    auto den = grouped_mask.to(at::kFloat).sum(2, /*keepdim=*/true).clamp_min_(1e-5);
+    means = num.div(den).to(x.scalar_type());
+    slot_valid = grouped_mask.any(-1).unsqueeze(1).expand({b, e, s}).reshape({b, e * s});
+  } else {
+    means = grouped.mean(2);
+  }
+  auto slot_embeds = to_slot_embeds(means).view({b, e * s, d});
+
+  at::Tensor slots;    // (B, e*s, d): dispatch-weighted token averages
+  at::Tensor combine;  // reference only: (B, n, e*s)
+  if (options.kernel() == MoeKernel::reference) {
+    // The official op sequence: one (B, n, e*s) logits tensor, softmax over tokens and over slots.
+    auto logits = at::matmul(x, slot_embeds.transpose(1, 2));
+    if (mask) apply_masks(logits, mask->view({b, n, 1}), slot_valid.view({b, 1, e * s}));
+    auto dispatch = at::softmax(logits, 1);
+    combine = at::softmax(logits, -1);
+    logits.reset();
+    slots = at::matmul(dispatch.transpose(1, 2), x);
+  } else {
+    // Dispatch = softmax-attention (scale 1): queries = slot embeddings, keys = values = tokens.
+    const int64_t chunk = std::max<int64_t>(1, options.chunk_size());
+    slots = at::empty({b, e * s, d}, x.options());
+    auto keys_t = x.transpose(1, 2);
+    for (int64_t q0 = 0; q0 < e * s; q0 += chunk) {
+      const int64_t c = std::min(chunk, e * s - q0);
+      auto logits = at::matmul(slot_embeds.narrow(1, q0, c), keys_t);  // (B, c, n)
+      if (mask) apply_masks(logits, mask->view({b, 1, n}), slot_valid.narrow(1, q0, c).view({b, c, 1}));
+      slots.narrow(1, q0, c).copy_(at::matmul(at::softmax(logits, -1), x));
+    }
+  }
+
+  // Each expert processes its own s slots.
+  auto per_expert = slots.view({b, e, s, d});
+  std::vector<at::Tensor> outputs;
+  outputs.reserve(static_cast<size_t>(e));
+  for (int64_t i = 0; i < e; ++i) outputs.push_back(experts[i]->as<Expert>()->forward(per_expert.select(1, i)));
+  auto expert_out = at::stack(outputs, 1).view({b, e * s, d});
+  outputs.clear();
+  slots.reset();
+
+  if (options.kernel() == MoeKernel::reference) return at::matmul(combine, expert_out).narrow(1, 0, seq_len);
+
+  // Combine = softmax-attention (scale 1): queries = tokens, keys = slot embeddings, values = expert
+  // outputs. Padded tokens are dropped from the result, so only the first seq_len rows are computed.
+  const int64_t chunk = std::max<int64_t>(1, options.chunk_size());
+  auto out = at::empty({b, seq_len, d}, x.options());
+  auto slot_keys_t = slot_embeds.transpose(1, 2);
+  for (int64_t t0 = 0; t0 < seq_len; t0 += chunk) {
+    const int64_t c = std::min(chunk, seq_len - t0);
+    auto logits = at::matmul(x.narrow(1, t0, c), slot_keys_t);  // (B, c, e*s)
+    if (mask) apply_masks(logits, mask->narrow(1, t0, c).view({b, c, 1}), slot_valid.view({b, 1, e * s}));
+    out.narrow(1, t0, c).copy_(at::matmul(at::softmax(logits, -1), expert_out));
+  }
+  return out;
+}
+
+}  // namespace swinsmt

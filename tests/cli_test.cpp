@@ -1,0 +1,121 @@
+// `swinsmt forward` from the command line against the official reference tensors.
+#include "fixtures.hpp"
+#include "test_paths.hpp"
+
+#include <swinsmt/safetensors.hpp>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sys/wait.h>
+
+using namespace swinsmt;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Run {
+  int code;
+  std::string output;  // stdout + stderr
+};
+
+Run run_cli(const std::string& args) {
+  const fs::path log = fs::temp_directory_path() / ("swinsmt_cli_" + std::to_string(::getpid()) + ".log");
+  const std::string cmd = std::string(SWINSMT_CLI_PATH) + " " + args + " > " + log.string() + " 2>&1";
+  const int status = std::system(cmd.c_str());
+  std::ifstream in(log);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  fs::remove(log);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
+}
+
+class TempDir {
+ public:
+  TempDir() : path_(fs::temp_directory_path() / ("swinsmt_cli_test_" + std::to_string(::getpid()))) {
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+}  // namespace
+
+class CliForward : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CliForward, ReproducesOfficialOutputAndHidden) {
+  const std::string model = GetParam();
+  TempDir dir;
+  test::Fixture io(model + ".io.safetensors");
+  const auto config = nlohmann::json::parse(io.metadata().at("config"));
+  StateDict input;
+  input.insert("input", io.at("input"));
+  input.insert("ignored", at::zeros({3}));
+  write_safetensors(dir / "input.safetensors", input);
+
+  std::string weights;
+  if (model == "smt_f12_v2_e4") {
+    weights = test::data_path("checkpoints/smt_f12_v2_e4.fabric.pth");  // the authors' checkpoint format
+  } else {
+    weights = dir / "weights.safetensors";
+    write_safetensors(weights, test::fixture_weights(model));
+  }
+  std::string args = "forward --weights " + weights + " --input " + (dir / "input.safetensors") + " --output " +
+                     (dir / "out.safetensors") + " --hidden";
+  if (config.value("downsample", std::string("merging")) == "mergingv2") args += " --merging mergingv2";
+  if (!config.value("normalize", true)) args += " --no-normalize";
+  const auto run = run_cli(args);
+  ASSERT_EQ(run.code, 0) << run.output;
+
+  auto result = read_safetensors(dir / "out.safetensors");
+  test::expect_close(model + " CLI output", result.tensors["output"], io.at("output"));
+  for (int i = 0; i < 5; ++i) {
+    const auto name = "hidden." + std::to_string(i);
+    test::expect_close(model + " CLI " + name, result.tensors[name], io.at(name));
+  }
+  // An existing output is not replaced without --overwrite.
+  const auto again = run_cli(args);
+  EXPECT_EQ(again.code, 1);
+  EXPECT_NE(again.output.find("already exists"), std::string::npos) << again.output;
+  EXPECT_EQ(run_cli(args + " --overwrite").code, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Official, CliForward,
+                         ::testing::Values("smt_f12_v2_e4", "swinunetr_f12_b2", "smt_f12_mergingv2_e3"));
+
+TEST(CliErrors, OneClearSentenceAndNonZeroExit) {
+  TempDir dir;
+  const std::string weights = test::data_path("checkpoints/smt_f12_v2_e4.fabric.pth");
+  StateDict bad;
+  bad.insert("input", at::zeros({1, 1, 64, 64, 48}));
+  write_safetensors(dir / "bad_shape.safetensors", bad);
+  StateDict none;
+  none.insert("x", at::zeros({1}));
+  write_safetensors(dir / "no_input.safetensors", none);
+
+  auto r = run_cli("forward --weights " + weights + " --input " + (dir / "bad_shape.safetensors") + " --output " + (dir / "o.safetensors"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find("divisible by 32"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir / "o.safetensors"));
+
+  r = run_cli("forward --weights " + weights + " --input " + (dir / "no_input.safetensors") + " --output " + (dir / "o.safetensors"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find("no tensor named \"input\""), std::string::npos) << r.output;
+
+  r = run_cli("forward --weights " + (dir / "missing.pth") + " --input " + (dir / "no_input.safetensors") + " --output " + (dir / "o.safetensors"));
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.output.find("missing.pth"), std::string::npos) << r.output;
+
+  r = run_cli("forward --weights " + (dir / "no_input.safetensors") + " --input " + (dir / "no_input.safetensors") + " --output " + (dir / "o.safetensors"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find("swinViT.patch_embed.proj.weight"), std::string::npos) << r.output;
+
+  r = run_cli("forward --weights " + weights + " --input " + (dir / "no_input.safetensors") + " --output " + (dir / "o.safetensors") + " --device tpu");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find("tpu"), std::string::npos) << r.output;
+}
