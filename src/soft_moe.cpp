@@ -112,52 +112,71 @@ torch::Tensor SoftMoEImpl::forward(const torch::Tensor& x_in, const std::optiona
   }
   auto slot_embeds = to_slot_embeds(means).view({b, e * s, d});
 
-  at::Tensor slots;    // (B, e*s, d): dispatch-weighted token averages
-  at::Tensor combine;  // reference only: (B, n, e*s)
-  if (options.kernel() == MoeKernel::reference) {
-    // The official op sequence: one (B, n, e*s) logits tensor, softmax over tokens and over slots.
-    auto logits = at::matmul(x, slot_embeds.transpose(1, 2));
-    if (mask) apply_masks(logits, mask->view({b, n, 1}), slot_valid.view({b, 1, e * s}));
-    auto dispatch = at::softmax(logits, 1);
-    combine = at::softmax(logits, -1);
-    logits.reset();
-    slots = at::matmul(dispatch.transpose(1, 2), x);
-  } else {
-    // Dispatch = softmax-attention (scale 1): queries = slot embeddings, keys = values = tokens.
-    const int64_t chunk = std::max<int64_t>(1, options.chunk_size());
-    slots = at::empty({b, e * s, d}, x.options());
-    auto keys_t = x.transpose(1, 2);
-    for (int64_t q0 = 0; q0 < e * s; q0 += chunk) {
-      const int64_t c = std::min(chunk, e * s - q0);
-      auto logits = at::matmul(slot_embeds.narrow(1, q0, c), keys_t);  // (B, c, n)
+  if (options.kernel() == MoeKernel::reference) return reference_forward(x, slot_embeds, mask, slot_valid, seq_len);
+  return chunked_forward(x, slot_embeds, mask, slot_valid, seq_len);
+}
+
+at::Tensor SoftMoEImpl::run_expert(int64_t index, const at::Tensor& slots) {
+  return experts[index]->as<Expert>()->forward(slots);
+}
+
+at::Tensor SoftMoEImpl::reference_forward(const at::Tensor& x, const at::Tensor& slot_embeds,
+                                          const std::optional<at::Tensor>& mask, const at::Tensor& slot_valid,
+                                          int64_t seq_len) {
+  // The official op sequence: one (B, n, e*s) logits tensor, softmax over tokens and over slots.
+  const int64_t b = x.size(0), n = x.size(1), d = x.size(2), e = options.num_experts(), s = n / e;
+  auto logits = at::matmul(x, slot_embeds.transpose(1, 2));
+  if (mask) apply_masks(logits, mask->view({b, n, 1}), slot_valid.view({b, 1, e * s}));
+  auto dispatch = at::softmax(logits, 1);
+  auto combine = at::softmax(logits, -1);
+  logits.reset();
+  auto slots = at::matmul(dispatch.transpose(1, 2), x).view({b, e, s, d});
+  dispatch.reset();
+  std::vector<at::Tensor> outputs;
+  for (int64_t i = 0; i < e; ++i) outputs.push_back(run_expert(i, slots.select(1, i)));
+  auto expert_out = at::stack(outputs, 1).view({b, e * s, d});
+  return at::matmul(combine, expert_out).narrow(1, 0, seq_len);
+}
+
+at::Tensor SoftMoEImpl::chunked_forward(const at::Tensor& x, const at::Tensor& slot_embeds,
+                                        const std::optional<at::Tensor>& mask, const at::Tensor& slot_valid,
+                                        int64_t seq_len) {
+  // One pass over blocks of slots computes both softmax-attentions (scale 1) from a single block
+  // of logits L = slots_embeds[block] . tokens^T (c x n), so no n x n tensor ever exists:
+  //  - dispatch: softmax of L over tokens (complete within the block) -> slot inputs -> expert
+  //    outputs Y for these slots (the experts are token-wise MLPs, so a block of slots is exact);
+  //  - combine: softmax over all slots per token, accumulated across blocks with a running
+  //    maximum (online softmax): acc = sum exp(L - m) Y, z = sum exp(L - m), out = acc / z.
+  // Three matrix products per block instead of the reference's four n x n passes, and padded tokens
+  // (beyond seq_len) are never combined since the official code drops them.
+  const int64_t b = x.size(0), n = x.size(1), d = x.size(2), e = options.num_experts(), s = n / e;
+  const int64_t chunk = std::max<int64_t>(1, std::min(options.chunk_size(), s));
+  auto tokens_t = x.transpose(1, 2);                   // (B, d, n) keys for dispatch
+  auto acc = at::zeros({b, seq_len, d}, x.options());  // un-normalised combine output
+  auto z = at::zeros({b, 1, seq_len}, x.options());    // softmax denominators per token
+  auto m = at::full({b, 1, seq_len}, -std::numeric_limits<double>::infinity(), x.options());  // running max
+  for (int64_t expert = 0; expert < e; ++expert) {
+    for (int64_t j = 0; j < s; j += chunk) {
+      const int64_t q0 = expert * s + j, c = std::min(chunk, s - j);
+      auto logits = at::matmul(slot_embeds.narrow(1, q0, c), tokens_t);  // (B, c, n), slot-major
       if (mask) apply_masks(logits, mask->view({b, 1, n}), slot_valid.narrow(1, q0, c).view({b, c, 1}));
-      slots.narrow(1, q0, c).copy_(at::matmul(at::softmax(logits, -1), x));
+      // Combine statistics over this block's slots (rows) for every kept token (column), taken
+      // before the dispatch softmax overwrites the logits.
+      auto kept = logits.narrow(2, 0, seq_len);
+      auto m_new = at::maximum(m, std::get<0>(kept.max(1, /*keepdim=*/true)));
+      auto rescale = (m - m_new).exp_();                           // (B, 1, seq_len)
+      auto p = (kept - m_new).exp_();                              // (B, c, seq_len)
+      z.mul_(rescale).add_(p.sum(1, /*keepdim=*/true));
+      m = std::move(m_new);
+      // Dispatch: softmax over tokens, in place (each row is read before it is written).
+      at::_softmax_out(logits, logits, -1, false);
+      auto y = run_expert(expert, at::matmul(logits, x));          // (B, c, d)
+      logits.reset();
+      acc.mul_(rescale.transpose(1, 2)).add_(at::matmul(p.transpose(1, 2), y));
     }
   }
-
-  // Each expert processes its own s slots.
-  auto per_expert = slots.view({b, e, s, d});
-  std::vector<at::Tensor> outputs;
-  outputs.reserve(static_cast<size_t>(e));
-  for (int64_t i = 0; i < e; ++i) outputs.push_back(experts[i]->as<Expert>()->forward(per_expert.select(1, i)));
-  auto expert_out = at::stack(outputs, 1).view({b, e * s, d});
-  outputs.clear();
-  slots.reset();
-
-  if (options.kernel() == MoeKernel::reference) return at::matmul(combine, expert_out).narrow(1, 0, seq_len);
-
-  // Combine = softmax-attention (scale 1): queries = tokens, keys = slot embeddings, values = expert
-  // outputs. Padded tokens are dropped from the result, so only the first seq_len rows are computed.
-  const int64_t chunk = std::max<int64_t>(1, options.chunk_size());
-  auto out = at::empty({b, seq_len, d}, x.options());
-  auto slot_keys_t = slot_embeds.transpose(1, 2);
-  for (int64_t t0 = 0; t0 < seq_len; t0 += chunk) {
-    const int64_t c = std::min(chunk, seq_len - t0);
-    auto logits = at::matmul(x.narrow(1, t0, c), slot_keys_t);  // (B, c, e*s)
-    if (mask) apply_masks(logits, mask->narrow(1, t0, c).view({b, c, 1}), slot_valid.view({b, 1, e * s}));
-    out.narrow(1, t0, c).copy_(at::matmul(at::softmax(logits, -1), expert_out));
-  }
-  return out;
+  z = z.transpose(1, 2);
+  return acc.div_(z);
 }
 
 }  // namespace swinsmt

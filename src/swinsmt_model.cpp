@@ -1,6 +1,7 @@
 #include <swinsmt/swinsmt_model.hpp>
 
 #include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
 
 namespace swinsmt {
 
@@ -31,28 +32,22 @@ void SwinSMTImpl::set_moe_kernel(MoeKernel kernel) {
 
 ForwardResult SwinSMTImpl::run(const torch::Tensor& x, bool keep_hidden) {
   validate_input_shape(options, x.sizes().vec());
+  // Inference needs no autograd records; training mode keeps them so the model stays trainable.
+  c10::InferenceMode inference(!is_training());
   auto hidden = swinViT(x, options.normalize());
+  // Skips are moved into the decoders that consume them, so each map is freed right after use.
   auto enc0 = encoder1(x);
   auto enc1 = encoder2(hidden[0]);
   auto enc2 = encoder3(hidden[1]);
   auto enc3 = encoder4(hidden[2]);
-  auto dec4 = encoder10(hidden[4]);
-  auto dec3 = decoder5(dec4, hidden[3]);
-  dec4.reset();
-  auto dec2 = decoder4(dec3, enc3);
-  dec3.reset();
-  enc3.reset();
-  auto dec1 = decoder3(dec2, enc2);
-  dec2.reset();
-  enc2.reset();
-  auto dec0 = decoder2(dec1, enc1);
-  dec1.reset();
-  enc1.reset();
+  auto dec = encoder10(hidden[4]);
+  dec = decoder5(std::move(dec), hidden[3]);
+  dec = decoder4(std::move(dec), std::move(enc3));
+  dec = decoder3(std::move(dec), std::move(enc2));
   if (!keep_hidden) hidden.clear();
-  auto features = decoder1(dec0, enc0);
-  dec0.reset();
-  enc0.reset();
-  return {out(features), std::move(hidden)};
+  dec = decoder2(std::move(dec), std::move(enc1));
+  dec = decoder1(std::move(dec), std::move(enc0));
+  return {out(dec), std::move(hidden)};
 }
 
 torch::Tensor SwinSMTImpl::forward(const torch::Tensor& x) { return run(x, false).logits; }

@@ -8,9 +8,12 @@ constexpr double kLeakySlope = 0.01;  // MONAI UnetResBlock default act ("leakyr
 constexpr double kNormEps = 1e-5;     // torch.nn.InstanceNorm3d default
 }  // namespace
 
-torch::Tensor instance_norm(const torch::Tensor& x) {
-  return at::instance_norm(x, /*weight=*/{}, /*bias=*/{}, /*running_mean=*/{}, /*running_var=*/{},
-                           /*use_input_stats=*/true, /*momentum=*/0.1, kNormEps, at::globalContext().userEnabledCuDNN());
+void instance_norm_(torch::Tensor& x) {
+  // In place, so the largest decoder stage does not hold two full-resolution maps at once.
+  // Statistics per (sample, channel) over the spatial axes, biased variance, like InstanceNorm3d.
+  const std::vector<int64_t> spatial{2, 3, 4};
+  auto [var, mean] = at::var_mean(x, spatial, /*unbiased=*/false, /*keepdim=*/true);
+  x.sub_(mean).mul_(var.add_(kNormEps).rsqrt_());
 }
 
 ConvLayerImpl::ConvLayerImpl(ConvOptions options_) : options(std::move(options_)) { reset(); }
@@ -45,14 +48,22 @@ UnetResBlockImpl::UnetResBlockImpl(int64_t in_channels, int64_t out_channels, in
     conv3 = register_module("conv3", ConvLayer(ConvOptions(in_channels, out_channels, 1)));
 }
 
-torch::Tensor UnetResBlockImpl::forward(const torch::Tensor& x) {
-  auto out = instance_norm(conv1(x));
+torch::Tensor UnetResBlockImpl::forward(torch::Tensor x) {
+  // Each intermediate is released as soon as it is used: at 128^3 with feature 48 one map is 400 MB.
+  auto out = conv1(x);
+  instance_norm_(out);
   at::leaky_relu_(out, kLeakySlope);
-  out = instance_norm(conv2(out));
-  if (conv3)
-    out += instance_norm(conv3(x));
-  else
-    out += x;
+  out = conv2(out);
+  instance_norm_(out);
+  if (conv3) {
+    auto residual = conv3(x);
+    x.reset();
+    instance_norm_(residual);
+    out.add_(residual);
+  } else {
+    out.add_(x);
+    x.reset();
+  }
   at::leaky_relu_(out, kLeakySlope);
   return out;
 }
@@ -61,7 +72,7 @@ UnetrBasicBlockImpl::UnetrBasicBlockImpl(int64_t in_channels, int64_t out_channe
   layer = register_module("layer", UnetResBlock(in_channels, out_channels, 3));
 }
 
-torch::Tensor UnetrBasicBlockImpl::forward(const torch::Tensor& x) { return layer(x); }
+torch::Tensor UnetrBasicBlockImpl::forward(torch::Tensor x) { return layer(std::move(x)); }
 
 UnetrUpBlockImpl::UnetrUpBlockImpl(int64_t in_channels, int64_t out_channels) {
   transp_conv = register_module("transp_conv",
@@ -69,11 +80,13 @@ UnetrUpBlockImpl::UnetrUpBlockImpl(int64_t in_channels, int64_t out_channels) {
   conv_block = register_module("conv_block", UnetResBlock(2 * out_channels, out_channels, 3));
 }
 
-torch::Tensor UnetrUpBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& skip) {
+torch::Tensor UnetrUpBlockImpl::forward(torch::Tensor x, torch::Tensor skip) {
   auto up = transp_conv(x);
+  x.reset();
   auto cat = at::cat({up, skip}, 1);
-  up.reset();  // free the upsampled map before the conv block allocates its own
-  return conv_block(cat);
+  up.reset();  // the concatenation holds both: free them before the conv block allocates
+  skip.reset();
+  return conv_block(std::move(cat));
 }
 
 UnetOutBlockImpl::UnetOutBlockImpl(int64_t in_channels, int64_t out_channels) {

@@ -64,8 +64,8 @@ struct SoftMoEOptions {
   TORCH_ARG(int64_t, num_experts);
   TORCH_ARG(double, expert_mult) = 4.0;
   TORCH_ARG(MoeKernel, kernel) = MoeKernel::chunked;
-  /// Rows of the logits computed at once by the chunked kernel.
-  TORCH_ARG(int64_t, chunk_size) = 1024;
+  /// Slots whose logits (chunk_size x tokens) the chunked kernel computes at once.
+  TORCH_ARG(int64_t, chunk_size) = 512;
 };
 
 class SoftMoEImpl : public torch::nn::Module {
@@ -79,6 +79,14 @@ class SoftMoEImpl : public torch::nn::Module {
 
   SoftMoEOptions options;
   RMSNorm norm{nullptr};
+ private:
+  at::Tensor run_expert(int64_t index, const at::Tensor& slots);
+  at::Tensor reference_forward(const at::Tensor& x, const at::Tensor& slot_embeds, const std::optional<at::Tensor>& mask,
+                               const at::Tensor& slot_valid, int64_t seq_len);
+  at::Tensor chunked_forward(const at::Tensor& x, const at::Tensor& slot_embeds, const std::optional<at::Tensor>& mask,
+                             const at::Tensor& slot_valid, int64_t seq_len);
+
+ public:
   SlotEmbed to_slot_embeds{nullptr};
   torch::nn::ModuleList experts{nullptr};
 };

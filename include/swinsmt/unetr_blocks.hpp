@@ -41,7 +41,8 @@ TORCH_MODULE(ConvLayer);
 class UnetResBlockImpl : public torch::nn::Module {
  public:
   UnetResBlockImpl(int64_t in_channels, int64_t out_channels, int64_t kernel_size = 3);
-  torch::Tensor forward(const torch::Tensor& x);
+  /// Takes the input by value so that a moved-in input is freed as early as possible.
+  torch::Tensor forward(torch::Tensor x);
 
   ConvLayer conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
 };
@@ -51,7 +52,7 @@ TORCH_MODULE(UnetResBlock);
 class UnetrBasicBlockImpl : public torch::nn::Module {
  public:
   UnetrBasicBlockImpl(int64_t in_channels, int64_t out_channels);
-  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor forward(torch::Tensor x);
 
   UnetResBlock layer{nullptr};
 };
@@ -61,7 +62,8 @@ TORCH_MODULE(UnetrBasicBlock);
 class UnetrUpBlockImpl : public torch::nn::Module {
  public:
   UnetrUpBlockImpl(int64_t in_channels, int64_t out_channels);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& skip);
+  /// x: (B, in, D, H, W); skip: (B, out, 2D, 2H, 2W). Both by value: moved-in maps are freed early.
+  torch::Tensor forward(torch::Tensor x, torch::Tensor skip);
 
   ConvLayer transp_conv{nullptr};
   UnetResBlock conv_block{nullptr};
@@ -78,7 +80,8 @@ class UnetOutBlockImpl : public torch::nn::Module {
 };
 TORCH_MODULE(UnetOutBlock);
 
-/// InstanceNorm3d without affine parameters or running stats (eps 1e-5), as MONAI builds it.
-torch::Tensor instance_norm(const torch::Tensor& x);
+/// InstanceNorm3d without affine parameters or running stats (eps 1e-5), as MONAI builds it,
+/// computed in place on (B, C, D, H, W).
+void instance_norm_(torch::Tensor& x);
 
 }  // namespace swinsmt

@@ -1,0 +1,135 @@
+// Timed benchmark of one sliding window forward and of the Soft MoE layer alone, comparing the
+// official op sequence (MoeKernel::reference) with the chunked exact kernel. Each invocation
+// measures one configuration so that the peak RSS belongs to it alone; bench/run_benchmarks.sh runs
+// the grid side by side and writes the table.
+//
+//   swinsmt_bench model --size 128 --kernel chunked [--save out.bin | --compare ref.bin]
+//   swinsmt_bench moe --tokens 32768 --dim 96 --experts 4 --kernel reference
+#include <swinsmt/swinsmt.hpp>
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <sys/resource.h>
+#include <thread>
+
+namespace {
+
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+std::string arg(int argc, char** argv, const std::string& name, const std::string& fallback) {
+  for (int i = 2; i + 1 < argc; ++i)
+    if (name == argv[i]) return argv[i + 1];
+  return fallback;
+}
+
+swinsmt::MoeKernel parse_kernel(const std::string& name) {
+  if (name == "reference") return swinsmt::MoeKernel::reference;
+  if (name == "chunked") return swinsmt::MoeKernel::chunked;
+  throw swinsmt::Error("--kernel must be reference or chunked, got " + name);
+}
+
+template <typename F>
+double seconds(F&& f) {
+  const auto start = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+int run_model(int argc, char** argv) {
+  const int64_t size = std::stoll(arg(argc, argv, "--size", "64"));
+  const auto kernel_name = arg(argc, argv, "--kernel", "chunked");
+  // The official README configuration (feature 48, v2, 4 experts in 3 stages, 118 classes).
+  auto options = swinsmt::SwinSMTOptions(1, 118).img_size({size, size, size}).feature_size(48).use_v2(true)
+                     .use_moe(true).num_experts(4).num_layers_with_moe(3);
+  at::manual_seed(0);
+  swinsmt::SwinSMT model(options);
+  model->eval();
+  model->set_moe_kernel(parse_kernel(kernel_name));
+  c10::InferenceMode guard;
+  const auto input = at::rand({1, 1, size, size, size});
+  at::Tensor logits;
+  const auto profile = arg(argc, argv, "--profile", "");
+  double t = 0;
+  if (!profile.empty()) {
+    // Chrome trace of every ATen op (bench/profile_summary.py aggregates it).
+    torch::autograd::profiler::RecordProfile recorder(profile);
+    t = seconds([&] { logits = model->forward(input); });
+  } else {
+    t = seconds([&] { logits = model->forward(input); });
+  }
+  const double rss = peak_rss_mb();
+  double max_err = -1;
+  const auto compare = arg(argc, argv, "--compare", "");
+  if (!compare.empty()) {
+    auto reference = at::empty_like(logits);
+    std::ifstream in(compare, std::ios::binary);
+    in.read(static_cast<char*>(reference.data_ptr()), static_cast<std::streamsize>(reference.nbytes()));
+    if (!in) throw swinsmt::Error("cannot read reference logits " + compare);
+    max_err = (logits - reference).abs().max().item<double>();
+  }
+  const auto save = arg(argc, argv, "--save", "");
+  if (!save.empty()) {
+    std::ofstream out(save, std::ios::binary);
+    out.write(static_cast<const char*>(logits.data_ptr()), static_cast<std::streamsize>(logits.nbytes()));
+  }
+  std::printf("{\"bench\":\"model\",\"size\":%lld,\"kernel\":\"%s\",\"threads\":%d,\"seconds\":%.2f,\"peak_rss_mb\":%.0f,\"max_abs_diff_vs_reference\":%.3g}\n",
+              static_cast<long long>(size), kernel_name.c_str(), at::get_num_threads(), t, rss, max_err);
+  return 0;
+}
+
+int run_moe(int argc, char** argv) {
+  const int64_t tokens = std::stoll(arg(argc, argv, "--tokens", "4096"));
+  const int64_t dim = std::stoll(arg(argc, argv, "--dim", "96"));
+  const int64_t experts = std::stoll(arg(argc, argv, "--experts", "4"));
+  const auto kernel_name = arg(argc, argv, "--kernel", "chunked");
+  at::manual_seed(0);
+  swinsmt::SoftMoE moe(swinsmt::SoftMoEOptions(dim, experts).kernel(parse_kernel(kernel_name)));
+  c10::InferenceMode guard;
+  const auto x = at::randn({1, tokens, dim});
+  at::Tensor y;
+  std::string status = "ok";
+  double t = 0;
+  try {
+    t = seconds([&] { y = moe->forward(x); });
+  } catch (const std::exception& e) {
+    status = "failed";  // e.g. out of memory for the quadratic reference at large N
+  }
+  std::printf("{\"bench\":\"moe\",\"tokens\":%lld,\"dim\":%lld,\"experts\":%lld,\"kernel\":\"%s\",\"threads\":%d,\"status\":\"%s\",\"seconds\":%.2f,\"peak_rss_mb\":%.0f}\n",
+              static_cast<long long>(tokens), static_cast<long long>(dim), static_cast<long long>(experts),
+              kernel_name.c_str(), at::get_num_threads(), status.c_str(), t, peak_rss_mb());
+  return status == "ok" ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << "usage: swinsmt_bench model|moe [--size N] [--kernel reference|chunked] [--threads N] ...\n";
+    return 2;
+  }
+  try {
+    const int threads = std::stoi(arg(argc, argv, "--threads", std::to_string(std::thread::hardware_concurrency())));
+    at::set_num_threads(threads);
+    const std::string what = argv[1];
+    if (what == "model") return run_model(argc, argv);
+    if (what == "moe") return run_moe(argc, argv);
+    std::cerr << "unknown benchmark " << what << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "swinsmt_bench: " << e.what() << "\n";
+    return 1;
+  }
+}
