@@ -163,7 +163,7 @@ at::Tensor SoftMoEImpl::chunked_forward(const at::Tensor& x, const at::Tensor& s
       // Combine statistics over this block's slots (rows) for every kept token (column), taken
       // before the dispatch softmax overwrites the logits.
       auto kept = logits.narrow(2, 0, seq_len);
-      auto m_new = at::maximum(m, std::get<0>(kept.max(1, /*keepdim=*/true)));
+      auto m_new = at::maximum(m, at::amax(kept, {1}, /*keepdim=*/true));
       auto rescale = (m - m_new).exp_();                           // (B, 1, seq_len)
       auto p = (kept - m_new).exp_();                              // (B, c, seq_len)
       z.mul_(rescale).add_(p.sum(1, /*keepdim=*/true));

@@ -6,14 +6,22 @@ namespace swinsmt {
 namespace {
 constexpr double kLeakySlope = 0.01;  // MONAI UnetResBlock default act ("leakyrelu", slope 0.01)
 constexpr double kNormEps = 1e-5;     // torch.nn.InstanceNorm3d default
+// On CPU, convolutions over maps larger than this run slab by slab along D: oneDNN otherwise keeps
+// reordered copies of the whole input and output (several 400 MB maps at 128^3, feature 48).
+constexpr int64_t kSlabBytes = 64ll << 20;
 }  // namespace
 
 void instance_norm_(torch::Tensor& x) {
   // In place, so the largest decoder stage does not hold two full-resolution maps at once.
-  // Statistics per (sample, channel) over the spatial axes, biased variance, like InstanceNorm3d.
-  const std::vector<int64_t> spatial{2, 3, 4};
-  auto [var, mean] = at::var_mean(x, spatial, /*unbiased=*/false, /*keepdim=*/true);
-  x.sub_(mean).mul_(var.add_(kNormEps).rsqrt_());
+  // Instance norm of (B, C, ...) is batch norm of (1, B*C, ...): batch_norm_update_stats gives the
+  // per-(sample, channel) mean and biased variance with the same kernel InstanceNorm3d uses.
+  if (!x.is_contiguous()) x = x.contiguous();
+  const int64_t planes = x.size(0) * x.size(1);
+  auto flat = x.view({1, planes, -1});
+  auto stats = at::batch_norm_update_stats(flat, {}, {}, 0.1);
+  auto mean = std::get<0>(stats).view({1, planes, 1});
+  auto rstd = std::get<1>(stats).add_(kNormEps).rsqrt_().view({1, planes, 1});
+  flat.sub_(mean).mul_(rstd);
 }
 
 ConvLayerImpl::ConvLayerImpl(ConvOptions options_) : options(std::move(options_)) { reset(); }
@@ -38,7 +46,47 @@ void ConvLayerImpl::reset() {
   }
 }
 
-torch::Tensor ConvLayerImpl::forward(const torch::Tensor& x) { return transp ? transp(x) : conv(x); }
+torch::Tensor ConvLayerImpl::forward(const torch::Tensor& x) {
+  if (transp) return transposed_forward(x);
+  const auto& o = options;
+  const int64_t pad = (o.kernel_size() - 1) / 2;
+  if (!x.is_cpu() || o.stride() != 1 || x.dim() != 5 || static_cast<int64_t>(x.nbytes()) <= kSlabBytes) return conv(x);
+  // A stride-1 "same" convolution computed on slabs of output slices: each slab reads its input
+  // slices plus a halo of `pad` neighbours (zeros beyond the volume), so every output voxel sums
+  // exactly the products it sums in one call.
+  const int64_t d = x.size(2);
+  const int64_t slab = std::max<int64_t>(1, kSlabBytes / std::max<int64_t>(1, static_cast<int64_t>(x.nbytes()) / d));
+  auto out = at::empty({x.size(0), o.out_channels(), d, x.size(3), x.size(4)}, x.options());
+  for (int64_t d0 = 0; d0 < d; d0 += slab) {
+    const int64_t d1 = std::min(d, d0 + slab);
+    const int64_t lo = std::max<int64_t>(0, d0 - pad), hi = std::min(d, d1 + pad);
+    auto piece = x.narrow(2, lo, hi - lo);
+    const int64_t front = pad - (d0 - lo), back = pad - (hi - d1);
+    if (front > 0 || back > 0) piece = at::constant_pad_nd(piece, {0, 0, 0, 0, front, back}, 0);
+    out.narrow(2, d0, d1 - d0).copy_(at::conv3d(piece, conv->weight, conv->bias, 1, {0, pad, pad}));
+  }
+  return out;
+}
+
+torch::Tensor ConvLayerImpl::transposed_forward(const torch::Tensor& x) {
+  const auto& o = options;
+  if (!x.is_cpu() || o.kernel_size() != 2 || o.stride() != 2 || x.dim() != 5) return transp(x);
+  // Kernel 2, stride 2: every input voxel writes its own 2x2x2 output block, x_voxel . W[cin, :],
+  // which is one matrix product per slab (LibTorch's CPU path would build a full column buffer).
+  const int64_t b = x.size(0), cin = x.size(1), d = x.size(2), h = x.size(3), w = x.size(4), cout = o.out_channels();
+  const auto weight = transp->weight.reshape({cin, cout * 8});
+  auto out = at::empty({b, cout, 2 * d, 2 * h, 2 * w}, x.options());
+  const int64_t out_slice_bytes = b * cout * 8 * h * w * static_cast<int64_t>(x.element_size());
+  const int64_t slab = std::max<int64_t>(1, kSlabBytes / out_slice_bytes);
+  for (int64_t d0 = 0; d0 < d; d0 += slab) {
+    const int64_t n = std::min(slab, d - d0);
+    auto voxels = x.narrow(2, d0, n).permute({0, 2, 3, 4, 1}).reshape({b * n * h * w, cin});
+    auto blocks = at::mm(voxels, weight).view({b, n, h, w, cout, 2, 2, 2}).permute({0, 4, 1, 5, 2, 6, 3, 7});
+    out.narrow(2, 2 * d0, 2 * n).view({b, cout, n, 2, h, 2, w, 2}).copy_(blocks);
+  }
+  if (transp->bias.defined()) out.add_(transp->bias.view({1, cout, 1, 1, 1}));
+  return out;
+}
 
 UnetResBlockImpl::UnetResBlockImpl(int64_t in_channels, int64_t out_channels, int64_t kernel_size) {
   conv1 = register_module("conv1", ConvLayer(ConvOptions(in_channels, out_channels, kernel_size)));

@@ -33,6 +33,9 @@ class ConvLayerImpl : public torch::nn::Module {
   ConvOptions options;
   torch::nn::Conv3d conv{nullptr};
   torch::nn::ConvTranspose3d transp{nullptr};
+
+ private:
+  torch::Tensor transposed_forward(const torch::Tensor& x);
 };
 TORCH_MODULE(ConvLayer);
 
