@@ -119,3 +119,14 @@ TEST(CliErrors, OneClearSentenceAndNonZeroExit) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.output.find("tpu"), std::string::npos) << r.output;
 }
+
+TEST(CliDoctor, ReportsLibTorchBlasAndThreads) {
+  const auto r = run_cli("doctor --threads 1");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("LibTorch "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("BLAS /"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("threads 1"), std::string::npos) << r.output;
+  const auto v = run_cli("--version");
+  EXPECT_EQ(v.code, 0);
+  EXPECT_NE(v.output.find("swinsmt 0."), std::string::npos) << v.output;
+}

@@ -6,6 +6,11 @@
 namespace swinsmt::cli {
 
 void add_forward_command(CLI::App& app);
+void add_doctor_command(CLI::App& app);
+
+/// Sets LibTorch's intra-op threads: `requested` if > 0, else all hardware threads (LibTorch's own
+/// default counts physical cores and can leave half the machine idle).
+void set_threads(int requested);
 
 /// Refuses to replace an existing file unless `overwrite` (nothing the user gave is overwritten
 /// without being asked). Throws swinsmt::Error.

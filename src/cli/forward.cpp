@@ -17,10 +17,12 @@ namespace {
 struct ForwardArgs {
   std::string weights, input, output, merging = "merging", device = "cpu", dtype = "float32";
   bool hidden = false, no_normalize = false, overwrite = false;
+  int threads = 0;
 };
 
 void run_forward(const ForwardArgs& args) {
   check_writable_output(args.output, args.overwrite);
+  set_threads(args.threads);
   auto inputs = read_safetensors(args.input);
   const auto* x = inputs.tensors.find("input");
   if (!x) throw Error(args.input + " has no tensor named \"input\" (found " + std::to_string(inputs.tensors.size()) + " others)");
@@ -62,6 +64,7 @@ void add_forward_command(CLI::App& app) {
   cmd->add_option("--dtype", args->dtype, "float32, float16 or bfloat16")
       ->check(CLI::IsMember({"float32", "float16", "bfloat16"}))->capture_default_str();
   cmd->add_flag("--overwrite", args->overwrite, "Replace the output file if it exists");
+  cmd->add_option("--threads", args->threads, "CPU threads (default: all hardware threads)");
   cmd->callback([args] { run_forward(*args); });
 }
 

@@ -3,11 +3,15 @@
 #include "commands.hpp"
 
 #include <swinsmt/error.hpp>
+#include <swinsmt/version.hpp>
+
+#include <ATen/Parallel.h>
 
 #include <c10/util/Exception.h>
 
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 namespace swinsmt::cli {
 
@@ -16,12 +20,20 @@ void check_writable_output(const std::string& path, bool overwrite) {
     throw Error(path + " already exists; pass --overwrite to replace it");
 }
 
+void set_threads(int requested) {
+  const int hardware = static_cast<int>(std::thread::hardware_concurrency());
+  at::set_num_threads(requested > 0 ? requested : std::max(1, hardware));
+}
+
 }  // namespace swinsmt::cli
 
 int main(int argc, char** argv) {
   CLI::App app{"swinsmt: Swin SMT whole-body CT segmentation (117 TotalSegmentator-v2 structures) on LibTorch"};
+  app.set_version_flag("--version", std::string("swinsmt ") + SWINSMT_VERSION +
+                                        " (run `swinsmt doctor` for LibTorch, BLAS, threads and devices)");
   app.require_subcommand(1);
   swinsmt::cli::add_forward_command(app);
+  swinsmt::cli::add_doctor_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,71 @@
+#include <swinsmt/runtime_info.hpp>
+#include <swinsmt/version.hpp>
+
+#include <ATen/Context.h>
+#include <ATen/Parallel.h>
+#include <torch/version.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <ATen/detail/CUDAHooksInterface.h>
+
+namespace swinsmt {
+namespace {
+
+// The first mapped shared object whose file name mentions BLAS (libblas, libopenblas, libmkl_rt).
+std::string loaded_blas() {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    const auto slash = line.find('/');
+    if (slash == std::string::npos) continue;
+    const std::string path = line.substr(slash);
+    const std::string name = std::filesystem::path(path).filename().string();
+    if (name.find("blas") != std::string::npos || name.find("mkl_rt") != std::string::npos) {
+      std::error_code ec;
+      const auto real = std::filesystem::canonical(path, ec);
+      return ec ? path : real.string();
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+RuntimeInfo runtime_info() {
+  RuntimeInfo info;
+  info.swinsmt_version = SWINSMT_VERSION;
+  info.torch_version = TORCH_VERSION;
+  info.blas_library = loaded_blas();
+  // Debian installs the reference BLAS as .../blas/libblas.so.3 (OpenBLAS lives in openblas-*/).
+  info.reference_blas = info.blas_library.find("/blas/libblas") != std::string::npos;
+  info.threads = at::get_num_threads();
+  info.hardware_threads = std::thread::hardware_concurrency();
+  info.cuda_devices = at::hasCUDA() ? static_cast<int>(at::detail::getCUDAHooks().getNumGPUs()) : 0;
+  if (info.reference_blas)
+    info.warnings.push_back("the reference BLAS is in use (" + info.blas_library +
+                            "): matrix products run ~5x slower; install libopenblas0-pthread");
+  if (info.blas_library.empty())
+    info.warnings.push_back("no BLAS library is mapped: matrix products use LibTorch's fallback kernels");
+  if (info.threads < static_cast<int>(info.hardware_threads))
+    info.warnings.push_back("using " + std::to_string(info.threads) + " of " + std::to_string(info.hardware_threads) +
+                            " hardware threads (set --threads)");
+  return info;
+}
+
+std::string describe(const RuntimeInfo& info) {
+  std::ostringstream out;
+  out << "swinsmt " << info.swinsmt_version << "\n"
+      << "LibTorch " << info.torch_version << "\n"
+      << "BLAS " << (info.blas_library.empty() ? "(none mapped)" : info.blas_library)
+      << (info.reference_blas ? " (reference BLAS: slow)" : "") << "\n"
+      << "threads " << info.threads << " (hardware " << info.hardware_threads << ")\n"
+      << "CUDA devices " << info.cuda_devices << "\n";
+  for (const auto& w : info.warnings) out << "warning: " << w << "\n";
+  return out.str();
+}
+
+}  // namespace swinsmt
