@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs the benchmark grid side by side on this machine: one sliding window forward of the official
+# README configuration at 64^3, 96^3 and 128^3 with the official Soft MoE op sequence (reference)
+# and the chunked exact kernel, then the Soft MoE layer alone. Each measurement is its own process so
+# that its peak RSS is its own. Prints JSON lines; bench/results_table.py turns them into markdown.
+#   cmake -S . -B build -DSWINSMT_BUILD_BENCH=ON && cmake --build build --target swinsmt_bench
+#   bash bench/run_benchmarks.sh > bench/results.jsonl && python3 bench/results_table.py bench/results.jsonl
+set -euo pipefail
+BENCH="${BENCH:-build/bench/swinsmt_bench}"
+SIZES="${SIZES:-64 96 128}"
+THREADS="${THREADS:-$(nproc)}"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+for size in $SIZES; do
+  "$BENCH" model --size "$size" --kernel reference --threads "$THREADS" --save "$tmp/ref$size.bin"
+  "$BENCH" model --size "$size" --kernel chunked --threads "$THREADS" --compare "$tmp/ref$size.bin"
+  rm -f "$tmp/ref$size.bin"
+done
+# Soft MoE layer alone: stage 3 and stage 2 of a 128^3 window, and a 98304-token stage. The
+# reference at 98304 tokens would need 38.6 GB for one logits tensor: it is not attempted.
+"$BENCH" moe --tokens 4096 --dim 192 --kernel reference --threads "$THREADS"
+"$BENCH" moe --tokens 4096 --dim 192 --kernel chunked --threads "$THREADS"
+"$BENCH" moe --tokens 32768 --dim 96 --kernel reference --threads "$THREADS"
+"$BENCH" moe --tokens 32768 --dim 96 --kernel chunked --threads "$THREADS"
+"$BENCH" moe --tokens 98304 --dim 96 --kernel chunked --threads "$THREADS"
