@@ -9,3 +9,7 @@ function(swinsmt_reuse_pch target)
   target_precompile_headers(${target} REUSE_FROM swinsmt)
   target_compile_options(${target} PRIVATE $<$<CXX_COMPILER_ID:GNU,Clang>:-fPIC>)
 endfunction()
+
+# find_dependency() lines the installed SwinSMTConfig.cmake needs for the static library's private
+# dependencies (append to this when adding one above).
+set(SWINSMT_EXTRA_FIND_DEPENDENCIES "")
