@@ -3,6 +3,7 @@
 #include "commands.hpp"
 
 #include <swinsmt/error.hpp>
+#include <swinsmt/options.hpp>
 
 #include <c10/util/Exception.h>
 
@@ -16,12 +17,29 @@ void check_writable_output(const std::string& path, bool overwrite) {
     throw Error(path + " already exists; pass --overwrite to replace it");
 }
 
+nlohmann::json config_json(const SwinSMTOptions& o) {
+  return {{"img_size", o.img_size()},
+          {"in_channels", o.in_channels()},
+          {"out_channels", o.out_channels()},
+          {"feature_size", o.feature_size()},
+          {"depths", o.depths()},
+          {"num_heads", o.num_heads()},
+          {"use_v2", o.use_v2()},
+          {"use_moe", o.use_moe()},
+          {"num_experts", o.num_experts()},
+          {"num_layers_with_moe", o.num_layers_with_moe()},
+          {"downsample", merging_name(o.downsample())},
+          {"normalize", o.normalize()}};
+}
+
 }  // namespace swinsmt::cli
 
 int main(int argc, char** argv) {
   CLI::App app{"swinsmt: Swin SMT whole-body CT segmentation (117 TotalSegmentator-v2 structures) on LibTorch"};
   app.require_subcommand(1);
   swinsmt::cli::add_forward_command(app);
+  swinsmt::cli::add_inspect_command(app);
+  swinsmt::cli::add_convert_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
