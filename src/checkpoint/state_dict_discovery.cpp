@@ -134,9 +134,12 @@ FoundStateDict find_state_dict(const Value* root, const TorchObjects& objects, c
     }
   }
   std::string what = describe_value(*root, objects);
+  // torch.save(model) pickles the module object itself; its weights sit in nested __dict__ states.
+  const bool whole_module = root->is(Kind::object) && dict_like(root->state) && root->state->get("_modules");
   throw Error(source + ": no state dict found: the file holds " + what +
               ", and neither it nor its \"state_dict\", \"model\", \"model_state_dict\", \"module\", \"net\" or "
-              "\"network\" entry is a map of names to tensors");
+              "\"network\" entry is a map of names to tensors" +
+              (whole_module ? " (it is a whole pickled nn.Module: save model.state_dict() with torch.save instead)" : ""));
 }
 
 std::string strip_wrapper_prefixes(std::vector<std::string>& names) {

@@ -54,6 +54,9 @@ std::unique_ptr<TorchFile> read_torch_zip(const uint8_t* data, uint64_t size, co
                 std::to_string(file->zip.entries().size()) + " entries" + (names.empty() ? "" : ": " + names) + ")");
   }
   file->prefix = pkl->name.substr(0, pkl->name.size() - 8);
+  if (file->zip.find(file->prefix + "constants.pkl"))
+    throw Error(source + " is a TorchScript archive (torch.jit.save), not a torch.save checkpoint: save the "
+                         "model's state_dict() with torch.save instead");
 
   if (const ZipEntry* order = file->zip.find(file->prefix + "byteorder")) {
     const std::string value = trimmed(file->zip.read(*order));
