@@ -138,7 +138,9 @@ INSTANTIATE_TEST_SUITE_P(
                       TinyCase{"tiny.compiled_ddp.pth", kZip, "", "module._orig_mod."},
                       TinyCase{"tiny.network.pth", kZip, "network", "net."},
                       TinyCase{"tiny.nested.pth", kZip, "model.state_dict", ""}, TinyCase{"tiny.cuda.pth", kZip, "", ""},
-                      TinyCase{"tiny.legacy_cuda.pth", kLegacy, "", ""}, TinyCase{"tiny.zip64.pth", kZip, "", ""},
+                      TinyCase{"tiny.legacy_cuda.pth", kLegacy, "", ""},
+                      TinyCase{"tiny.cuda_types.pth", kZip, "", ""},
+                      TinyCase{"tiny.legacy_bigendian.pth", kLegacy, "", ""}, TinyCase{"tiny.zip64.pth", kZip, "", ""},
                       TinyCase{"tiny.deflate.pth", kZip, "", ""}, TinyCase{"tiny.bigendian.pth", kZip, "", ""},
                       TinyCase{"hostile.reduce_entry.pth", kZip, "state_dict", ""}));
 
@@ -430,7 +432,7 @@ void try_bytes(const std::vector<uint8_t>& bytes, const std::string& what, FuzzS
 const char* const kFuzzFiles[] = {"tiny.state_dict.pth", "tiny.ddp.pth",     "tiny.fabric.pth",
                                   "tiny.lightning.ckpt", "tiny.legacy.pth",  "tiny.legacy_proto4.pth",
                                   "tiny.proto5.pth",     "tiny.zip64.pth",   "tiny.deflate.pth",
-                                  "tiny.monai.pth",      "tiny.bigendian.pth"};
+                                  "tiny.monai.pth",      "tiny.bigendian.pth", "tiny.legacy_bigendian.pth"};
 
 }  // namespace
 

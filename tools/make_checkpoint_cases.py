@@ -15,6 +15,7 @@ import argparse
 import collections
 import io
 import os
+import pickle
 import struct
 import sys
 import types
@@ -112,6 +113,42 @@ def check_equal(name, expected):
     got = {k[len("_orig_mod."):] if k.startswith("_orig_mod.") else k: v for k, v in got.items()}
     for k, v in expected.items():
         assert torch.equal(got[k], v), (name, k)
+
+
+def legacy_big_endian(blob):
+    """tiny.legacy.pth as a big-endian machine would have written it."""
+    widths = {"FloatStorage": 4, "HalfStorage": 2, "BFloat16Storage": 2, "DoubleStorage": 8, "LongStorage": 8,
+              "BoolStorage": 1}
+    key_width = {}
+
+    class Scan(pickle.Unpickler):  # records each storage's element width; builds nothing
+        def persistent_load(self, pid):
+            key_width[pid[2]] = widths[pid[1]]
+
+        def find_class(self, module, name):
+            if name == "OrderedDict":
+                return collections.OrderedDict
+            return name if name.endswith("Storage") else (lambda *args: None)
+
+    f = io.BytesIO(blob)
+    for _ in range(2):
+        pickle.load(f)
+    sys_info_start = f.tell()
+    pickle.load(f)
+    sys_info = blob[sys_info_start:f.tell()]
+    assert sys_info.count(b"\x88") == 1  # NEWTRUE of little_endian
+    Scan(f).load()
+    keys = pickle.load(f)
+    out = bytearray(blob[:sys_info_start]) + sys_info.replace(b"\x88", b"\x89") + blob[sys_info_start + len(sys_info):f.tell()]
+    pos = f.tell()
+    for key in keys:
+        width = key_width[key]
+        (count,) = struct.unpack("<q", blob[pos:pos + 8])
+        data = blob[pos + 8:pos + 8 + count * width]
+        out += struct.pack(">q", count) + b"".join(data[i:i + width][::-1] for i in range(0, len(data), width))
+        pos += 8 + count * width
+    assert pos == len(blob)
+    return bytes(out)
 
 
 # --- hand-written pickles -------------------------------------------------------------------------
@@ -257,6 +294,17 @@ def main():
         big.append((n, d))
     big.append(("tiny.state_dict/byteorder", b"big"))
     write_zip("tiny.bigendian.pth", big)
+
+    # Old PyTorch named GPU storages torch.cuda.FloatStorage etc.; GLOBAL is text, so rename in place.
+    with zipfile.ZipFile(path("tiny.cuda.pth")) as z:
+        cuda_records = [(i.filename, z.read(i.filename)) for i in z.infolist()]
+    cuda_records = [(n, d.replace(b"ctorch\n", b"ctorch.cuda\n") if n.endswith("data.pkl") else d) for n, d in cuda_records]
+    assert b"ctorch.cuda\nFloatStorage" in cuda_records[0][1]
+    write_zip("tiny.cuda_types.pth", cuda_records)
+
+    # A legacy file written on a big-endian machine: sys_info says little_endian=False, and every
+    # element count and element is byte-swapped.
+    write("tiny.legacy_bigendian.pth", legacy_big_endian(open(path("tiny.legacy.pth"), "rb").read()))
 
     # _rebuild_tensor_v3 on an untyped storage (PyTorch 2.x writes these for some dtypes).
     half = sd["half"].numpy().astype("<f2").tobytes()
