@@ -383,6 +383,34 @@ TEST(Pickle, LimitsAndMalformedInput) {
   EXPECT_TRUE(contains(pickle_error("\x80\x02."), "stack is empty"));
   EXPECT_TRUE(contains(pickle_error("\x80\x02Q."), "stack is empty"));
   EXPECT_TRUE(contains(pickle_error("\x80\x02NQ."), "persistent id outside a torch file"));
+  // Values and container elements are counted (here with small limits): popped values stay in the
+  // arena, so "make an empty list, pop it" must not grow without bound.
+  ckpt::Limits small;
+  small.max_values = 1000;
+  small.max_items = 1000;
+  std::string lists = "\x80\x02";
+  for (int i = 0; i < 1001; ++i) lists += "]0";
+  ckpt::Unpickler ul(reinterpret_cast<const uint8_t*>(lists.data()), lists.size(), "test", nullptr, small);
+  try {
+    ul.load();
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_TRUE(contains(e.what(), "more than 1000 values (limit)")) << e.what();
+  }
+  std::string items = "\x80\x02](" + std::string(500, 'N') + "e(" + std::string(501, 'N') + "e.";
+  ckpt::Unpickler ui(reinterpret_cast<const uint8_t*>(items.data()), items.size(), "test", nullptr, small);
+  try {
+    ui.load();
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_TRUE(contains(e.what(), "more than 1000 elements together (limit)")) << e.what();
+  }
+  // None, booleans, () and small ints are shared, so they do not count against the limit.
+  std::string shared = "\x80\x02";
+  for (int i = 0; i < 2000; ++i) shared += "N0\x88" "0)0K\x07" "0";
+  shared += "N.";
+  ckpt::Unpickler us(reinterpret_cast<const uint8_t*>(shared.data()), shared.size(), "test", nullptr, small);
+  EXPECT_TRUE(us.load()->is(ckpt::Kind::none));
   // A memo index of 2^32 - 1 is stored sparsely (no 4-billion-entry table).
   const std::string sparse = bytes_of("\x80\x02Nr\xff\xff\xff\xff" "0j\xff\xff\xff\xff.");
   ckpt::Unpickler u(reinterpret_cast<const uint8_t*>(sparse.data()), sparse.size(), "test");

@@ -216,16 +216,49 @@ Value* Value::get(const std::string& key) const {
   Value probe(Kind::string);
   probe.text = key;
   hash_key(&probe, k);
-  const auto it = index_.find(k);
-  return it == index_.end() ? nullptr : entries[it->second].second;
+  if (!index_) return nullptr;
+  const auto it = index_->find(k);
+  return it == index_->end() ? nullptr : entries[it->second].second;
 }
 
 Unpickler::Unpickler(const uint8_t* data, size_t size, std::string source, Hooks* hooks, Limits limits)
     : data_(data), size_(size), source_(std::move(source)), hooks_(hooks), limits_(limits) {}
 
 Value* Unpickler::make(Kind kind) {
+  if (arena_.size() >= limits_.max_values)
+    fail("the pickle creates more than " + std::to_string(limits_.max_values) + " values (limit)");
   arena_.push_back(std::make_unique<Value>(kind));
   return arena_.back().get();
+}
+
+Value* Unpickler::shared(Kind kind, bool flag) {
+  Value*& slot = kind == Kind::none ? none_ : kind == Kind::boolean ? bools_[flag] : empty_tuple_;
+  if (!slot) {
+    slot = make(kind);
+    slot->boolean = flag;
+  }
+  return slot;
+}
+
+Value* Unpickler::make_small_int(int64_t v) {
+  if (v < 0 || v > 255) {
+    Value* out = make(Kind::integer);
+    out->integer = v;
+    return out;
+  }
+  if (small_ints_.empty()) small_ints_.assign(256, nullptr);
+  Value*& slot = small_ints_[static_cast<size_t>(v)];
+  if (!slot) {
+    slot = make(Kind::integer);
+    slot->integer = v;
+  }
+  return slot;
+}
+
+void Unpickler::count_items(size_t n) {
+  items_ += n;
+  if (items_ > limits_.max_items)
+    fail("the pickle's containers hold more than " + std::to_string(limits_.max_items) + " elements together (limit)");
 }
 
 void Unpickler::fail(const std::string& what) const {
@@ -315,6 +348,7 @@ void Unpickler::add_item(Value* container, Value* item) {
   if (!(container->is(Kind::list) || container->is(Kind::set) || container->is(Kind::object)))
     fail(std::string("expected a list (or set) below the items, got ") + kind_name(container->kind));
   check_depth(container, item);
+  count_items(1);
   container->items.push_back(item);
 }
 
@@ -323,9 +357,11 @@ void Unpickler::set_item(Value* container, Value* key, Value* value) {
     fail(std::string("expected a dict below the key/value pairs, got ") + kind_name(container->kind));
   check_depth(container, key);
   check_depth(container, value);
+  count_items(1);
   std::string k;
   if (hash_key(key, k)) {
-    const auto [it, inserted] = container->index_.emplace(std::move(k), container->entries.size());
+    if (!container->index_) container->index_ = std::make_unique<std::unordered_map<std::string, size_t>>();
+    const auto [it, inserted] = container->index_->emplace(std::move(k), container->entries.size());
     if (!inserted) {
       container->entries[it->second].second = value;
       return;
@@ -455,8 +491,6 @@ Value* Unpickler::builtin_call(const Value& callable, Value* args) {
   }
   if (is_any(q, {"copyreg._reconstructor", "copy_reg._reconstructor"}) && a0 && a0->is(Kind::global)) {
     Value* o = make(Kind::object);
-    o->module = a0->module;
-    o->name = a0->name;
     o->text = a0->qualified();
     o->args = args;
     return o;
@@ -474,12 +508,10 @@ Value* Unpickler::call(Value* callable, Value* args, bool newobj) {
   o->args = args;
   check_depth(o, args);
   if (callable->is(Kind::global)) {
-    o->module = callable->module;
-    o->name = callable->name;
     o->text = callable->qualified();
     // numpy scalars and arrays are calls of helper functions: name them by what they make.
     const std::string& n = callable->name;
-    const bool numpy = callable->module.rfind("numpy", 0) == 0;
+    const bool numpy = callable->text.rfind("numpy", 0) == 0;
     if (numpy && n == "scalar") {
       o->text = "numpy scalar";
       const Value* dtype = tuple_item(args, 0);
@@ -551,20 +583,13 @@ void Unpickler::run() {
       case '2': push(top()); break;
 
       // Numbers.
-      case 'N': push(make(Kind::none)); break;
+      case 'N': push(shared(Kind::none)); break;
       case 0x88:
-      case 0x89: {
-        Value* v = make(Kind::boolean);
-        v->boolean = op_ == 0x88;
-        push(v);
-        break;
-      }
+      case 0x89: push(shared(Kind::boolean, op_ == 0x88)); break;
       case 'I': {
         const std::string s = line();
         if (s == "00" || s == "01") {
-          Value* v = make(Kind::boolean);
-          v->boolean = s == "01";
-          push(v);
+          push(shared(Kind::boolean, s == "01"));
         } else {
           push(make_int_from_text(s));
         }
@@ -578,12 +603,7 @@ void Unpickler::run() {
         break;
       }
       case 'K':
-      case 'M': {
-        Value* v = make(Kind::integer);
-        v->integer = static_cast<int64_t>(le(op_ == 'K' ? 1 : 2));
-        push(v);
-        break;
-      }
+      case 'M': push(make_small_int(static_cast<int64_t>(le(op_ == 'K' ? 1 : 2)))); break;
       case 0x8a:
       case 0x8b: {
         uint64_t n = op_ == 0x8a ? le(1) : le(4);
@@ -695,7 +715,7 @@ void Unpickler::run() {
       }
 
       // Containers.
-      case ')': push(make(Kind::tuple)); break;
+      case ')': push(shared(Kind::tuple)); break;
       case 0x85:
       case 0x86:
       case 0x87:
@@ -710,6 +730,7 @@ void Unpickler::run() {
         }
         Value* v = make(Kind::tuple);
         for (Value* item : items) check_depth(v, item);
+        count_items(items.size());
         v->items = std::move(items);
         push(v);
         break;
@@ -792,7 +813,7 @@ void Unpickler::run() {
       // Names and calls: nothing is imported or run.
       case 'c': {
         Value* v = make(Kind::global);
-        v->module = line();
+        v->text = line();
         v->name = line();
         push(v);
         break;
@@ -802,7 +823,7 @@ void Unpickler::run() {
         Value* module = pop();
         if (!module->is(Kind::string) || !name->is(Kind::string)) fail("module and name must be strings");
         Value* v = make(Kind::global);
-        v->module = module->text;
+        v->text = module->text;
         v->name = name->text;
         push(v);
         break;
@@ -823,11 +844,12 @@ void Unpickler::run() {
       }
       case 'i': {
         Value* cls = make(Kind::global);
-        cls->module = line();
+        cls->text = line();
         cls->name = line();
         Value* args = make(Kind::tuple);
         for (Value* item : pop_mark()) {
           check_depth(args, item);
+          count_items(1);
           args->items.push_back(item);
         }
         push(call(cls, args, true));
@@ -839,6 +861,7 @@ void Unpickler::run() {
         Value* args = make(Kind::tuple);
         for (size_t k = 1; k < items.size(); ++k) {
           check_depth(args, items[k]);
+          count_items(1);
           args->items.push_back(items[k]);
         }
         push(call(items[0], args, true));

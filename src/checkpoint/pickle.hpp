@@ -27,7 +27,7 @@ enum class Kind {
   tuple,
   set,          ///< set and frozenset
   dict,         ///< dict, OrderedDict, defaultdict
-  global,       ///< a GLOBAL reference that was not called: `module`, `name`
+  global,       ///< a GLOBAL reference that was not called: module in `text`, then `name`
   object,       ///< opaque instance or call result: `text` is its type ("argparse.Namespace")
   external,     ///< created by the Hooks (a torch storage or tensor): `integer` is their id
 };
@@ -39,7 +39,7 @@ struct Value {
   int64_t integer = 0;
   double floating = 0.0;
   std::string text;
-  std::string module, name;  ///< global (and, for an object, the global it came from)
+  std::string name;  ///< global: the name in module `text`
   /// list, tuple and set elements; an opaque object's APPENDed items.
   std::vector<Value*> items;
   /// dict entries in insertion order; an opaque object's SETITEMs.
@@ -52,22 +52,28 @@ struct Value {
 
   bool is(Kind k) const { return kind == k; }
   bool is_string(const char* s) const { return kind == Kind::string && text == s; }
-  /// "module.name" of a global or an object's type.
-  std::string qualified() const { return module.empty() ? name : module + "." + name; }
+  /// "module.name" of a global, or an object's type.
+  std::string qualified() const { return kind == Kind::global ? text + "." + name : text; }
   /// Value of a dict entry with a string key, or nullptr.
   Value* get(const std::string& key) const;
 
  private:
   friend class Unpickler;
-  std::unordered_map<std::string, size_t> index_;  ///< hashable key -> position in entries
+  /// Hashable key -> position in entries; allocated by the first SETITEM (most values are scalars).
+  std::unique_ptr<std::unordered_map<std::string, size_t>> index_;
 };
 
 /// Bounds that keep a hostile pickle from exhausting memory or the C++ stack of later walkers.
+/// Python frees what a pickle pops; this machine keeps every value until it is destroyed, so a few
+/// megabytes of "make an empty list, pop it" could otherwise ask for gigabytes. A SwinSMT training
+/// checkpoint with optimizer states creates some 20 000 values; the limits are far above any real one.
 struct Limits {
-  size_t max_stack = size_t{1} << 22;  ///< values on the stack (all marks together)
-  size_t max_marks = size_t{1} << 16;  ///< open MARKs
-  size_t max_memo = size_t{1} << 24;   ///< memo entries
-  int max_depth = 1000;                ///< containers nested in containers
+  size_t max_values = size_t{1} << 21;  ///< values created (None, booleans, small ints are shared)
+  size_t max_items = size_t{1} << 24;   ///< elements of all containers together
+  size_t max_stack = size_t{1} << 22;   ///< values on the stack (all marks together)
+  size_t max_marks = size_t{1} << 16;   ///< open MARKs
+  size_t max_memo = size_t{1} << 24;    ///< memo entries
+  int max_depth = 1000;                 ///< containers nested in containers
 };
 
 class Unpickler;
@@ -120,6 +126,9 @@ class Unpickler {
   Value* builtin_call(const Value& callable, Value* args);
   void build(Value* target, Value* state);
   Value* make_int_from_le(const uint8_t* p, size_t n);
+  Value* make_small_int(int64_t v);
+  Value* shared(Kind kind, bool flag = false);
+  void count_items(size_t n);
   Value* make_int_from_text(const std::string& text);
   void check_depth(Value* container, const Value* child);
 
@@ -130,6 +139,12 @@ class Unpickler {
   Hooks* hooks_;
   Limits limits_;
   std::vector<std::unique_ptr<Value>> arena_;
+  // Immutable values shared by every use: None, False, True, (), 0..255.
+  Value* none_ = nullptr;
+  Value* bools_[2] = {nullptr, nullptr};
+  Value* empty_tuple_ = nullptr;
+  std::vector<Value*> small_ints_;
+  size_t items_ = 0;
   std::vector<Value*> stack_;
   std::vector<size_t> marks_;
   std::unordered_map<uint64_t, Value*> memo_;

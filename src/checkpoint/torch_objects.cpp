@@ -106,7 +106,7 @@ Value* TorchObjects::persistent_load(Unpickler& u, Value* pid) {
 
   StorageRef ref;
   bool known = false;
-  if (type->is(Kind::global) && is_torch_module(type->module)) {
+  if (type->is(Kind::global) && is_torch_module(type->text)) {
     for (const auto& t : kStorageTypes)
       if (type->name == t.name) ref.dtype = t.type, known = true;
     for (const auto& t : kDtypes)
@@ -210,7 +210,7 @@ Value* TorchObjects::rebuild_tensor(Unpickler& u, const std::string& function, V
   if (v3) {
     const Value* dtype = args->items[6];
     bool known = false;
-    if (dtype->is(Kind::global) && is_torch_module(dtype->module))
+    if (dtype->is(Kind::global) && is_torch_module(dtype->text))
       for (const auto& t : kDtypes)
         if (dtype->name == t.name) spec.dtype = t.type, known = true;
     if (!known) u.fail(function + ": dtype argument is not a torch dtype LibTorch can hold");
