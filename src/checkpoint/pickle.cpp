@@ -498,7 +498,9 @@ Value* Unpickler::builtin_call(const Value& callable, Value* args) {
   return nullptr;
 }
 
-Value* Unpickler::call(Value* callable, Value* args, bool newobj) {
+// REDUCE, NEWOBJ, INST and OBJ alike: cls.__new__(cls, *args) and cls(*args) are the same to an
+// opaque class.
+Value* Unpickler::call(Value* callable, Value* args) {
   if (callable->is(Kind::global)) {
     if (Value* v = builtin_call(*callable, args)) return v;
     if (hooks_)
@@ -533,7 +535,6 @@ Value* Unpickler::call(Value* callable, Value* args, bool newobj) {
   } else {
     o->text = std::string("result of calling a ") + kind_name(callable->kind);
   }
-  (void)newobj;  // cls.__new__(cls, *args) and cls(*args) are alike for an opaque class
   return o;
 }
 
@@ -832,14 +833,14 @@ void Unpickler::run() {
       case 0x81: {
         Value* args = pop();
         Value* callable = pop();
-        push(call(callable, args, op_ == 0x81));
+        push(call(callable, args));
         break;
       }
       case 0x92: {
         pop();  // keyword arguments
         Value* args = pop();
         Value* cls = pop();
-        push(call(cls, args, true));
+        push(call(cls, args));
         break;
       }
       case 'i': {
@@ -852,7 +853,7 @@ void Unpickler::run() {
           count_items(1);
           args->items.push_back(item);
         }
-        push(call(cls, args, true));
+        push(call(cls, args));
         break;
       }
       case 'o': {
@@ -864,7 +865,7 @@ void Unpickler::run() {
           count_items(1);
           args->items.push_back(items[k]);
         }
-        push(call(items[0], args, true));
+        push(call(items[0], args));
         break;
       }
       case 'b': {

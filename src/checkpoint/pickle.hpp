@@ -122,7 +122,7 @@ class Unpickler {
   Value* memo_get(uint64_t index);
   void add_item(Value* container, Value* item);
   void set_item(Value* container, Value* key, Value* value);
-  Value* call(Value* callable, Value* args, bool newobj);
+  Value* call(Value* callable, Value* args);
   Value* builtin_call(const Value& callable, Value* args);
   void build(Value* target, Value* state);
   Value* make_int_from_le(const uint8_t* p, size_t n);
