@@ -21,20 +21,22 @@ struct ForwardArgs {
 };
 
 void run_forward(const ForwardArgs& args) {
+  // Cheap checks first (output, options), then the weights, then what the input holds: a wrong
+  // weights file or device is reported even when the input is wrong too.
   check_writable_output(args.output, args.overwrite);
   set_threads(args.threads);
-  auto inputs = read_safetensors(args.input);
-  const auto* x = inputs.tensors.find("input");
-  if (!x) throw Error(args.input + " has no tensor named \"input\" (found " + std::to_string(inputs.tensors.size()) + " others)");
-  if (!x->is_floating_point())
-    throw Error(args.input + ": tensor \"input\" must be floating point, got " + std::string(c10::toString(x->scalar_type())));
-
   LoadOptions options;
   options.config.downsample = parse_merging(args.merging);
   options.config.normalize = !args.no_normalize;
   options.device = parse_device(args.device);
   options.dtype = parse_dtype(args.dtype);
+  auto inputs = read_safetensors(args.input);
   auto loaded = load(args.weights, options);
+
+  const auto* x = inputs.tensors.find("input");
+  if (!x) throw Error(args.input + " has no tensor named \"input\" (found " + std::to_string(inputs.tensors.size()) + " others)");
+  if (!x->is_floating_point())
+    throw Error(args.input + ": tensor \"input\" must be floating point, got " + std::string(c10::toString(x->scalar_type())));
   validate_input_shape(loaded.config, x->sizes().vec());
 
   c10::InferenceMode guard;

@@ -3,6 +3,7 @@
 #include "commands.hpp"
 
 #include <swinsmt/error.hpp>
+#include <swinsmt/options.hpp>
 #include <swinsmt/version.hpp>
 
 #include <ATen/Parallel.h>
@@ -25,6 +26,21 @@ void set_threads(int requested) {
   at::set_num_threads(requested > 0 ? requested : std::max(1, hardware));
 }
 
+nlohmann::json config_json(const SwinSMTOptions& o) {
+  return {{"img_size", o.img_size()},
+          {"in_channels", o.in_channels()},
+          {"out_channels", o.out_channels()},
+          {"feature_size", o.feature_size()},
+          {"depths", o.depths()},
+          {"num_heads", o.num_heads()},
+          {"use_v2", o.use_v2()},
+          {"use_moe", o.use_moe()},
+          {"num_experts", o.num_experts()},
+          {"num_layers_with_moe", o.num_layers_with_moe()},
+          {"downsample", merging_name(o.downsample())},
+          {"normalize", o.normalize()}};
+}
+
 }  // namespace swinsmt::cli
 
 int main(int argc, char** argv) {
@@ -34,6 +50,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   swinsmt::cli::add_forward_command(app);
   swinsmt::cli::add_doctor_command(app);
+  swinsmt::cli::add_inspect_command(app);
+  swinsmt::cli::add_convert_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
