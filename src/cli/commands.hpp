@@ -6,6 +6,7 @@
 namespace swinsmt::cli {
 
 void add_forward_command(CLI::App& app);
+void add_segment_command(CLI::App& app);
 
 /// Refuses to replace an existing file unless `overwrite` (nothing the user gave is overwritten
 /// without being asked). Throws swinsmt::Error.

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   CLI::App app{"swinsmt: Swin SMT whole-body CT segmentation (117 TotalSegmentator-v2 structures) on LibTorch"};
   app.require_subcommand(1);
   swinsmt::cli::add_forward_command(app);
+  swinsmt::cli::add_segment_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
