@@ -9,22 +9,28 @@
 
 namespace swinsmt {
 
-Segmenter::Segmenter(LoadedModel model, SegmentOptions options) : model_(std::move(model)), options_(std::move(options)) {
-  if (options_.roi_size.size() == 1) options_.roi_size.assign(3, options_.roi_size[0]);
-  if (options_.roi_size.size() != 3) throw Error("the window size needs 1 or 3 values, got " + std::to_string(options_.roi_size.size()));
-  for (int64_t r : options_.roi_size)
+SegmentOptions validated(SegmentOptions options) {
+  if (options.roi_size.size() == 1) options.roi_size.assign(3, options.roi_size[0]);
+  if (options.roi_size.size() != 3)
+    throw Error("the window size needs 1 or 3 values, got " + std::to_string(options.roi_size.size()));
+  for (int64_t r : options.roi_size)
     if (r < 64 || r % 32 != 0)
       throw Error("window size " + std::to_string(r) + " is not usable: the network needs sizes >= 64 and divisible by 32");
-  if (options_.spacing && !(*options_.spacing > 0))
-    throw Error("spacing must be a positive number of mm or \"native\", got " + std::to_string(*options_.spacing));
-  if (!(options_.hu_min < options_.hu_max))
-    throw Error("the HU window must have min < max, got " + std::to_string(options_.hu_min) + " " + std::to_string(options_.hu_max));
+  if (options.spacing && !(*options.spacing > 0))
+    throw Error("spacing must be a positive number of mm or \"native\", got " + std::to_string(*options.spacing));
+  if (!(options.hu_min < options.hu_max))
+    throw Error("the HU window must have min < max, got " + std::to_string(options.hu_min) + " " + std::to_string(options.hu_max));
+  SlidingWindowOptions sw;  // validates overlap and batch size
+  sw.overlap = options.overlap;
+  sw.sw_batch_size = options.sw_batch_size;
+  SlidingWindowInferer{sw};
+  return options;
+}
+
+Segmenter::Segmenter(LoadedModel model, SegmentOptions options)
+    : model_(std::move(model)), options_(validated(std::move(options))) {
   if (model_.config.out_channels() > 256)
     throw Error("the model has " + std::to_string(model_.config.out_channels()) + " output channels; uint8 label maps hold at most 256");
-  SlidingWindowOptions sw;  // validates overlap and batch size
-  sw.overlap = options_.overlap;
-  sw.sw_batch_size = options_.sw_batch_size;
-  SlidingWindowInferer{sw};
 }
 
 Segmentation Segmenter::segment(const io::Volume& ct, const ProgressCallback& progress) const {

@@ -45,11 +45,15 @@ struct Segmentation {
   double seconds = 0;                ///< wall time of segment()
 };
 
+/// Checks options that do not depend on the model: ROI sizes (1 or 3 values, each >= 64 and
+/// divisible by 32), overlap in [0, 1), sw_batch_size >= 1, spacing > 0, hu_min < hu_max. Returns
+/// them with the ROI expanded to three values. Throws swinsmt::Error.
+SegmentOptions validated(SegmentOptions options);
+
 class Segmenter {
  public:
-  /// Takes a loaded model (see swinsmt::load). Throws swinsmt::Error for invalid options (ROI sizes
-  /// not >= 64 and divisible by 32, overlap outside [0, 1), spacing <= 0, empty HU window) or a model
-  /// with more than 256 output channels (labels are uint8).
+  /// Takes a loaded model (see swinsmt::load). Throws swinsmt::Error for invalid options (see
+  /// validated()) or a model with more than 256 output channels (labels are uint8).
   Segmenter(LoadedModel model, SegmentOptions options);
 
   /// Segments a CT (Volume::data in HU, any numeric dtype). `progress` is called after each window

@@ -213,7 +213,8 @@ void run_segment(const SegmentArgs& args) {
       throw Error("--spacing must be a number of mm or \"native\", got \"" + args.spacing + "\"");
     }
   }
-  // Fail fast on everything that does not need the weights: names, inputs, outputs.
+  // Fail fast on everything that does not need the weights: options, names, inputs, outputs.
+  options = validated(options);
   const std::vector<int> subset = label_ids(args.roi_subset);
   auto cases = expand_inputs(args.inputs);
   plan_outputs(cases, args);
