@@ -173,6 +173,7 @@ at::Tensor SlidingWindowInferer::operator()(const at::Tensor& inputs_, const Pre
   };
 
   at::Tensor output, count_map;
+  if (progress) progress(0, total_slices);  // a bar can show the total before the first (slow) window
   for (int64_t slice_g = 0; slice_g < total_slices; slice_g += options_.sw_batch_size) {
     const int64_t end = std::min(slice_g + options_.sw_batch_size, total_slices);
     std::vector<at::Tensor> windows;

@@ -94,7 +94,7 @@ TEST(SlidingWindow, WholeInferenceMatchesMonai) {
     const std::vector<int64_t> spatial(input.sizes().begin() + 2, input.sizes().end());
     EXPECT_EQ(last_total, inferer.window_count(spatial)) << name;
     EXPECT_EQ(last_done, last_total) << name;
-    EXPECT_EQ(calls, (last_total + options.sw_batch_size - 1) / options.sw_batch_size) << name;
+    EXPECT_EQ(calls, 1 + (last_total + options.sw_batch_size - 1) / options.sw_batch_size) << name;  // + the (0, total) call
     test::expect_close(name, actual, reference().at(name + ".output"), 1e-6);
     ++checked;
   }

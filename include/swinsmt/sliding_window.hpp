@@ -39,7 +39,8 @@ struct SlidingWindowOptions {
 
 /// Called with a batch of windows (n, C, *roi) on the window device; returns (n, C_out, *roi).
 using Predictor = std::function<at::Tensor(const at::Tensor&)>;
-/// Called after each predictor call with (windows done, windows in total).
+/// Called once with (0, total) before the first window, then after each predictor call with
+/// (windows done, windows in total).
 using ProgressCallback = std::function<void(int64_t done, int64_t total)>;
 
 class SlidingWindowInferer {

@@ -274,7 +274,7 @@ void run_segment(const SegmentArgs& args) {
       const auto& g = result.model_grid;
       std::cerr << "swinsmt: " << c.input << " (" << result.input_axis_codes << ", " << ct.data.size(0) << " x "
                 << ct.data.size(1) << " x " << ct.data.size(2) << ") -> " << c.labels << ": " << result.windows
-                << " windows on a " << g[0] << " x " << g[1] << " x " << g[2] << " grid, "
+                << (result.windows == 1 ? " window" : " windows") << " on a " << g[0] << " x " << g[1] << " x " << g[2] << " grid, "
                 << static_cast<int>(result.seconds * 10) / 10.0 << " s\n";
     }
   }
