@@ -29,6 +29,12 @@ SegmentOptions validated(SegmentOptions options) {
 
 Segmenter::Segmenter(LoadedModel model, SegmentOptions options)
     : model_(std::move(model)), options_(validated(std::move(options))) {
+  const at::Tensor first = model_.model->parameters().front();  // a copy: parameters() returns a temporary
+  if (first.device().is_cpu() && first.scalar_type() != at::kFloat)
+    // LibTorch's CPU 3-D convolutions: float16 is not implemented, bfloat16 transposed convolutions
+    // fail (1.13). Said here in one sentence rather than as a kernel error after the first window.
+    throw Error(std::string("the network runs in ") + c10::toString(first.scalar_type()) +
+                " on the CPU, where LibTorch's 3-D convolutions need float32; use --dtype float32 or a CUDA device");
   if (model_.config.out_channels() > 256)
     throw Error("the model has " + std::to_string(model_.config.out_channels()) + " output channels; uint8 label maps hold at most 256");
 }

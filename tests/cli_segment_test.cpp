@@ -174,6 +174,7 @@ TEST(CliSegment, BadInputsFailClearlyAndLeaveNothing) {
       {base(ct, dir / "out.nii.gz") + " --roi 64 96", "the window size needs 1 or 3 values, got 2"},
       {base(ct, dir / "out.nii.gz") + " --spacing fine", "--spacing must be a number of mm or \"native\""},
       {fast(ct, dir / "out.nii.gz") + " --ml --masks", "--ml and --masks exclude each other"},
+      {fast(ct, dir / "out.nii.gz") + " --dtype float16", "LibTorch's 3-D convolutions need float32"},
   };
   for (const auto& c : cases) {
     const auto run = test::run_swinsmt(c.args);

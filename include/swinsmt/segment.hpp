@@ -53,7 +53,8 @@ SegmentOptions validated(SegmentOptions options);
 class Segmenter {
  public:
   /// Takes a loaded model (see swinsmt::load). Throws swinsmt::Error for invalid options (see
-  /// validated()) or a model with more than 256 output channels (labels are uint8).
+  /// validated()), a model with more than 256 output channels (labels are uint8), or a CPU model
+  /// in a dtype other than float32 (LibTorch's CPU 3-D convolutions need float32).
   Segmenter(LoadedModel model, SegmentOptions options);
 
   /// Segments a CT (Volume::data in HU, any numeric dtype). `progress` is called after each window
