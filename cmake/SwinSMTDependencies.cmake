@@ -11,7 +11,25 @@ function(swinsmt_reuse_pch target)
   target_precompile_headers(${target} REUSE_FROM swinsmt)
   target_compile_options(${target} PRIVATE $<$<CXX_COMPILER_ID:GNU,Clang>:-fPIC>)
 endfunction()
+# Image I/O (private to the library).
+# NIfTI-1/2: nifti_clib (Debian libnifti2-dev) ships no CMake package: find the header and library.
+find_path(NIFTI2_INCLUDE_DIR nifti2_io.h PATH_SUFFIXES nifti REQUIRED)  # it includes <znzlib.h> unprefixed
+find_library(NIFTI2_LIBRARY nifti2 REQUIRED)
+find_library(ZNZ_LIBRARY znz REQUIRED)
+add_library(swinsmt_nifti INTERFACE)
+target_include_directories(swinsmt_nifti SYSTEM INTERFACE "${NIFTI2_INCLUDE_DIR}")
+target_link_libraries(swinsmt_nifti INTERFACE "${NIFTI2_LIBRARY}" "${ZNZ_LIBRARY}" ZLIB::ZLIB m)
 
-# find_dependency() lines the installed SwinSMTConfig.cmake needs for the static library's private
-# dependencies (append to this when adding one above).
-set(SWINSMT_EXTRA_FIND_DEPENDENCIES "find_dependency(ZLIB)")
+# DICOM: GDCM (Debian libgdcm-dev). Its GDCMConfig.cmake imports targets for command-line tools that
+# live in other packages and warns about each missing file, so the libraries are found directly.
+find_path(GDCM_INCLUDE_DIR gdcmImageReader.h PATH_SUFFIXES gdcm-3.0 gdcm-3.1 gdcm-3.2 REQUIRED)
+foreach(part MSFF DSED DICT IOD Common)
+  find_library(GDCM_${part}_LIBRARY gdcm${part} REQUIRED)
+endforeach()
+add_library(swinsmt_gdcm INTERFACE)
+target_include_directories(swinsmt_gdcm SYSTEM INTERFACE "${GDCM_INCLUDE_DIR}")
+target_link_libraries(swinsmt_gdcm INTERFACE "${GDCM_MSFF_LIBRARY}" "${GDCM_DSED_LIBRARY}" "${GDCM_DICT_LIBRARY}"
+                      "${GDCM_IOD_LIBRARY}" "${GDCM_Common_LIBRARY}")
+
+# PNG previews.
+find_package(PNG REQUIRED)

@@ -2,13 +2,16 @@
 # Installs what building and testing swinsmt needs on Debian 12 (bookworm). Idempotent.
 # LibTorch is Debian's libtorch-dev 1.13 (CPU). libopenblas0-pthread matters: without it Debian's
 # LibTorch runs its matrix products on the reference BLAS, about 5x slower on this model.
+# libgdcm-dev (GDCM) reads DICOM series: one ImageReader decodes every common transfer syntax
+# (JPEG, JPEG-LS, JPEG 2000, RLE) without the per-codec setup DCMTK needs.
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 PACKAGES=(build-essential cmake ccache pkg-config git
   libtorch-dev libopenblas0-pthread
   libgtest-dev libgmock-dev libbenchmark-dev
-  nlohmann-json3-dev libcli11-dev libnifti2-dev libpng-dev zlib1g-dev)
+  nlohmann-json3-dev libcli11-dev libnifti2-dev libpng-dev zlib1g-dev
+  libgdcm-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -21,6 +21,7 @@ void add_convert_command(CLI::App& app);
 /// The constructor arguments of the official SwinSMT as JSON, as the reference fixtures write them
 /// in their "config" metadata (img_size, in_channels, ..., downsample, normalize).
 nlohmann::json config_json(const SwinSMTOptions& options);
+void add_segment_command(CLI::App& app);
 
 /// Refuses to replace an existing file unless `overwrite` (nothing the user gave is overwritten
 /// without being asked). Throws swinsmt::Error.

@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
   swinsmt::cli::add_doctor_command(app);
   swinsmt::cli::add_inspect_command(app);
   swinsmt::cli::add_convert_command(app);
+  swinsmt::cli::add_segment_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

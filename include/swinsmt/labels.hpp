@@ -1,0 +1,29 @@
+#pragma once
+// The 117 TotalSegmentator-v2 structures Swin SMT segments (label 0 is background).
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace swinsmt {
+
+/// Label id (1..117) -> structure name ("spleen", "kidney_right", ...), TotalSegmentator v2 "total"
+/// task. The table (data/totalseg_v2_labels.json) is embedded in the library at build time, so this
+/// works wherever the library is installed.
+const std::map<int, std::string>& labels();
+
+/// Parses a label table in the JSON form {"1": "spleen", ...}. Throws swinsmt::Error naming `source`.
+std::map<int, std::string> parse_label_table(const std::string& json_text, const std::string& source);
+
+/// The name of a label id, or "label_<id>" when the table has none.
+std::string label_name(int id);
+
+/// Label ids of `names` (exact structure names). Throws swinsmt::Error for an unknown name, listing
+/// the closest known names.
+std::vector<int> label_ids(const std::vector<std::string>& names);
+
+/// Up to `count` known structure names closest to `name` (edit distance, then shared substrings).
+std::vector<std::string> closest_label_names(const std::string& name, size_t count = 3);
+
+}  // namespace swinsmt

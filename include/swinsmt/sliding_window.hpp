@@ -1,0 +1,84 @@
+#pragma once
+// Sliding-window inference with the semantics of MONAI 1.3 `sliding_window_inference` (no
+// buffering, single-tensor predictor outputs of the window's spatial size): same window positions,
+// importance maps, padding, accumulation order and normalisation, so results match MONAI's to
+// floating-point rounding.
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+#include <c10/util/Optional.h>
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace swinsmt {
+
+enum class BlendMode { constant, gaussian };
+
+/// Parses "constant" | "gaussian"; throws swinsmt::Error otherwise.
+BlendMode parse_blend_mode(const std::string& name);
+
+struct SlidingWindowOptions {
+  /// Window size per spatial dimension (one value is repeated); a value <= 0 means "the image size".
+  std::vector<int64_t> roi_size{128, 128, 128};
+  /// Fraction of a window shared with its neighbour, in [0, 1).
+  double overlap = 0.5;
+  BlendMode blend = BlendMode::gaussian;
+  /// Gaussian sigma = sigma_scale * window size (per dimension).
+  double sigma_scale = 0.125;
+  /// Windows per predictor call.
+  int64_t sw_batch_size = 1;
+  /// Value of the constant padding used when the image is smaller than the window.
+  double padding_value = 0.0;
+  /// Where windows are sent to the predictor (MONAI sw_device); default: the input's device.
+  c10::optional<c10::Device> window_device;
+  /// Where the output is accumulated (MONAI device); default: the input's device.
+  c10::optional<c10::Device> output_device;
+};
+
+/// Called with a batch of windows (n, C, *roi) on the window device; returns (n, C_out, *roi).
+using Predictor = std::function<at::Tensor(const at::Tensor&)>;
+/// Called once with (0, total) before the first window, then after each predictor call with
+/// (windows done, windows in total).
+using ProgressCallback = std::function<void(int64_t done, int64_t total)>;
+
+class SlidingWindowInferer {
+ public:
+  /// Throws swinsmt::Error for an overlap outside [0, 1), sw_batch_size < 1 or sigma_scale <= 0.
+  explicit SlidingWindowInferer(SlidingWindowOptions options);
+
+  /// inputs: (B, C, *spatial) with 1..3 spatial dimensions, floating point. Returns (B, C_out,
+  /// *spatial) on the output device in the inputs' dtype: the importance-weighted mean of the window
+  /// predictions at each voxel. Throws swinsmt::Error when the predictor returns a wrong shape.
+  at::Tensor operator()(const at::Tensor& inputs, const Predictor& predictor,
+                        const ProgressCallback& progress = {}) const;
+
+  /// Number of windows per image for a given spatial size.
+  int64_t window_count(const std::vector<int64_t>& image_size) const;
+
+  const SlidingWindowOptions& options() const { return options_; }
+
+ private:
+  SlidingWindowOptions options_;
+};
+
+/// MONAI fall_back_tuple: `roi` repeated to `ndim` values, non-positive values replaced by the image size.
+std::vector<int64_t> resolve_roi_size(const std::vector<int64_t>& roi, const std::vector<int64_t>& image_size);
+
+/// MONAI `_get_scan_interval`: int(roi * (1 - overlap)) (at least 1), or roi where roi == image.
+std::vector<int64_t> scan_interval(const std::vector<int64_t>& image_size, const std::vector<int64_t>& roi_size,
+                                   double overlap);
+
+/// MONAI `dense_patch_slices`: the start index of every window, first dimension slowest. The last
+/// window of a dimension is shifted back to end at the image border. image_size >= roi_size.
+std::vector<std::vector<int64_t>> window_starts(const std::vector<int64_t>& image_size,
+                                                const std::vector<int64_t>& roi_size,
+                                                const std::vector<int64_t>& interval);
+
+/// MONAI `compute_importance_map`: ones, or the product of 1-D Gaussians exp(-x^2 / (2 sigma^2)) on
+/// x = -(n-1)/2 .. (n-1)/2 with sigma = sigma_scale * n, clamped below at max(min, 1e-3). float32.
+at::Tensor importance_map(const std::vector<int64_t>& patch_size, BlendMode mode, double sigma_scale = 0.125,
+                          c10::Device device = c10::Device(c10::kCPU));
+
+}  // namespace swinsmt

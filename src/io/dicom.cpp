@@ -1,0 +1,242 @@
+// DICOM series reading on GDCM (Debian libgdcm-dev): GDCM's ImageReader decodes every common
+// transfer syntax (raw, deflate, RLE, JPEG, JPEG-LS, JPEG 2000) with no codec setup, which DCMTK
+// needs per codec family. Geometry is computed here from the tags, not by GDCM's sorter, so that
+// every inconsistency gets its own error message.
+#include <swinsmt/io/dicom.hpp>
+
+#include <swinsmt/error.hpp>
+
+#include <ATen/ATen.h>
+#include <gdcmAttribute.h>
+#include <gdcmImage.h>
+#include <gdcmImageReader.h>
+#include <gdcmStringFilter.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <vector>
+
+namespace swinsmt::io {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Slice {
+  std::string file;
+  std::string series;
+  std::array<double, 3> position{};     // ImagePositionPatient, LPS mm
+  std::array<double, 6> orientation{};  // ImageOrientationPatient: row then column cosines
+  std::array<double, 2> pixel_spacing{};  // between rows, between columns (mm)
+  int64_t rows = 0, columns = 0;
+  double slope = 1, intercept = 0;
+  at::Tensor pixels;  // (columns, rows) float32, rescaled
+  double along_normal = 0;
+};
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\0')) s.pop_back();
+  while (!s.empty() && s.front() == ' ') s.erase(s.begin());
+  return s;
+}
+
+bool has_dicom_magic(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  char head[132];
+  return in.read(head, sizeof head) && std::memcmp(head + 128, "DICM", 4) == 0;
+}
+
+template <typename T>
+at::Tensor buffer_to_tensor(const std::vector<char>& buffer, int64_t rows, int64_t columns, at::ScalarType type) {
+  return at::from_blob(const_cast<char*>(buffer.data()), {rows, columns}, type).to(at::kFloat);
+}
+
+/// Reads one file; returns false when it is not a DICOM image (no pixel data).
+bool read_slice(const fs::path& file, Slice& s) {
+  gdcm::ImageReader reader;
+  reader.SetFileName(file.c_str());
+  if (!reader.Read()) return false;
+  const gdcm::DataSet& ds = reader.GetFile().GetDataSet();
+  if (!ds.FindDataElement(gdcm::Tag(0x7fe0, 0x0010))) return false;
+  const std::string path = file.string();
+  s.file = path;
+
+  gdcm::StringFilter strings;
+  strings.SetFile(reader.GetFile());
+  s.series = trim(strings.ToString(gdcm::Tag(0x0020, 0x000e)));
+  auto require = [&](uint16_t group, uint16_t element, const char* name) {
+    if (!ds.FindDataElement(gdcm::Tag(group, element)) || ds.GetDataElement(gdcm::Tag(group, element)).IsEmpty())
+      throw Error(path + " has no " + name + "; cannot place the slice in space");
+  };
+  require(0x0020, 0x0032, "ImagePositionPatient (0020,0032)");
+  require(0x0020, 0x0037, "ImageOrientationPatient (0020,0037)");
+  require(0x0028, 0x0030, "PixelSpacing (0028,0030)");
+  gdcm::Attribute<0x0020, 0x0032> ipp;
+  ipp.Set(ds);
+  gdcm::Attribute<0x0020, 0x0037> iop;
+  iop.Set(ds);
+  gdcm::Attribute<0x0028, 0x0030> spacing;
+  spacing.Set(ds);
+  for (int i = 0; i < 3; ++i) s.position[i] = ipp[i];
+  for (int i = 0; i < 6; ++i) s.orientation[i] = iop[i];
+  s.pixel_spacing = {spacing[0], spacing[1]};
+  if (ds.FindDataElement(gdcm::Tag(0x0028, 0x1053)) && !ds.GetDataElement(gdcm::Tag(0x0028, 0x1053)).IsEmpty()) {
+    gdcm::Attribute<0x0028, 0x1053> slope;
+    slope.Set(ds);
+    s.slope = slope.GetValue();
+  }
+  if (ds.FindDataElement(gdcm::Tag(0x0028, 0x1052)) && !ds.GetDataElement(gdcm::Tag(0x0028, 0x1052)).IsEmpty()) {
+    gdcm::Attribute<0x0028, 0x1052> intercept;
+    intercept.Set(ds);
+    s.intercept = intercept.GetValue();
+  }
+
+  const gdcm::Image& image = reader.GetImage();
+  if (image.GetNumberOfDimensions() == 3 && image.GetDimension(2) > 1)
+    throw Error(path + " is a multi-frame image (" + std::to_string(image.GetDimension(2)) +
+                " frames); only series of single-frame images are supported");
+  const gdcm::PixelFormat& format = image.GetPixelFormat();
+  if (format.GetSamplesPerPixel() != 1)
+    throw Error(path + " has " + std::to_string(format.GetSamplesPerPixel()) + " samples per pixel; expected 1 (greyscale CT)");
+  s.columns = image.GetDimension(0);
+  s.rows = image.GetDimension(1);
+  std::vector<char> buffer(image.GetBufferLength());
+  if (!image.GetBuffer(buffer.data())) throw Error(path + ": cannot decode the pixel data");
+  at::Tensor raw;
+  switch (format.GetScalarType()) {
+    case gdcm::PixelFormat::UINT8: raw = buffer_to_tensor<uint8_t>(buffer, s.rows, s.columns, at::kByte); break;
+    case gdcm::PixelFormat::INT8: raw = buffer_to_tensor<int8_t>(buffer, s.rows, s.columns, at::kChar); break;
+    case gdcm::PixelFormat::INT16: raw = buffer_to_tensor<int16_t>(buffer, s.rows, s.columns, at::kShort); break;
+    case gdcm::PixelFormat::INT32: raw = buffer_to_tensor<int32_t>(buffer, s.rows, s.columns, at::kInt); break;
+    case gdcm::PixelFormat::FLOAT32: raw = buffer_to_tensor<float>(buffer, s.rows, s.columns, at::kFloat); break;
+    case gdcm::PixelFormat::UINT16: {
+      const auto* p = reinterpret_cast<const uint16_t*>(buffer.data());
+      raw = at::empty({s.rows, s.columns}, at::kFloat);
+      float* out = raw.data_ptr<float>();
+      for (int64_t i = 0; i < s.rows * s.columns; ++i) out[i] = p[i];
+      break;
+    }
+    default:
+      throw Error(path + ": pixel type " + std::string(format.GetScalarTypeAsString()) + " is not supported");
+  }
+  // Rescale in float64 then store float32 (HU are integers for CT, exact either way).
+  s.pixels = (raw.to(at::kDouble) * s.slope + s.intercept).to(at::kFloat).t().contiguous();  // (columns, rows)
+  return true;
+}
+
+std::string format_mm(double v) {
+  std::ostringstream out;
+  out.precision(4);
+  out << v;
+  return out.str();
+}
+
+}  // namespace
+
+bool is_dicom_folder(const std::string& path) {
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) return false;
+  for (const auto& entry : fs::directory_iterator(path, ec))
+    if (entry.is_regular_file(ec) && has_dicom_magic(entry.path())) return true;
+  return false;
+}
+
+Volume read_dicom_series(const std::string& folder) {
+  std::error_code ec;
+  if (!fs::exists(folder, ec)) throw Error(folder + ": no such folder (expected a DICOM series folder)");
+  if (!fs::is_directory(folder, ec)) throw Error(folder + " is not a folder; expected a folder of DICOM files");
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(folder, ec))
+    if (entry.is_regular_file(ec)) files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  if (files.empty()) throw Error(folder + " is empty; expected the files of one DICOM series");
+
+  std::vector<Slice> slices;
+  for (const auto& file : files) {
+    Slice s;
+    if (read_slice(file, s)) slices.push_back(std::move(s));
+  }
+  if (slices.empty())
+    throw Error(folder + " holds " + std::to_string(files.size()) + " files but no DICOM image; expected the files of one DICOM series");
+
+  std::map<std::string, int> series;
+  for (const auto& s : slices) ++series[s.series];
+  if (series.size() > 1) {
+    std::string list;
+    for (const auto& [uid, count] : series) list += (list.empty() ? "" : ", ") + (uid.empty() ? "(none)" : uid) + " (" + std::to_string(count) + " files)";
+    throw Error(folder + " mixes " + std::to_string(series.size()) + " DICOM series (SeriesInstanceUID " + list +
+                "); expected one series per folder");
+  }
+
+  const Slice& first = slices.front();
+  for (const auto& s : slices) {
+    if (s.rows != first.rows || s.columns != first.columns)
+      throw Error(s.file + " is " + std::to_string(s.columns) + " x " + std::to_string(s.rows) + " pixels, but " + first.file +
+                  " is " + std::to_string(first.columns) + " x " + std::to_string(first.rows) + "; expected one image size per series");
+    for (int i = 0; i < 6; ++i)
+      if (std::abs(s.orientation[i] - first.orientation[i]) > 1e-4)
+        throw Error(s.file + " has another ImageOrientationPatient than " + first.file + "; expected one orientation per series");
+    for (int i = 0; i < 2; ++i)
+      if (std::abs(s.pixel_spacing[i] - first.pixel_spacing[i]) > 1e-4)
+        throw Error(s.file + " has PixelSpacing " + format_mm(s.pixel_spacing[0]) + "\\" + format_mm(s.pixel_spacing[1]) +
+                    " but " + first.file + " has " + format_mm(first.pixel_spacing[0]) + "\\" + format_mm(first.pixel_spacing[1]) +
+                    "; expected one pixel spacing per series");
+  }
+
+  // Slice normal = row cosines x column cosines; sort along it.
+  const double* o = first.orientation.data();
+  const std::array<double, 3> normal{o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5], o[0] * o[4] - o[1] * o[3]};
+  for (auto& s : slices) s.along_normal = s.position[0] * normal[0] + s.position[1] * normal[1] + s.position[2] * normal[2];
+  std::stable_sort(slices.begin(), slices.end(), [](const Slice& a, const Slice& b) { return a.along_normal < b.along_normal; });
+
+  const int64_t n = static_cast<int64_t>(slices.size());
+  std::array<double, 3> step{0, 0, 0};
+  double slice_spacing = 1.0;
+  if (n > 1) {
+    double min_gap = 1e300, max_gap = 0;
+    for (int64_t k = 1; k < n; ++k) {
+      const double gap = slices[k].along_normal - slices[k - 1].along_normal;
+      if (gap < 1e-4) throw Error(folder + ": " + slices[k - 1].file + " and " + slices[k].file + " are at the same position; duplicate slices");
+      min_gap = std::min(min_gap, gap);
+      max_gap = std::max(max_gap, gap);
+    }
+    // A tolerance of 1% (and 0.01 mm) absorbs the rounding of positions written as decimal strings.
+    if (max_gap - min_gap > std::max(0.01, 0.01 * min_gap))
+      throw Error(folder + ": inconsistent slice spacing, gaps from " + format_mm(min_gap) + " to " + format_mm(max_gap) +
+                  " mm along the slice normal (missing slices?); expected evenly spaced slices");
+    for (int i = 0; i < 3; ++i) step[i] = (slices.back().position[i] - first.position[i]) / static_cast<double>(n - 1);
+    slice_spacing = (slices.back().along_normal - slices.front().along_normal) / static_cast<double>(n - 1);
+  } else {
+    step = normal;
+  }
+  (void)slice_spacing;
+
+  Volume v;
+  v.source = folder;
+  std::vector<at::Tensor> planes;
+  for (const auto& s : slices) planes.push_back(s.pixels);
+  v.data = at::stack(planes, 2).contiguous();  // (columns, rows, slices)
+
+  // LPS affine: i (column index) moves along the row cosines by the column spacing (PixelSpacing[1]),
+  // j (row index) along the column cosines by the row spacing (PixelSpacing[0]).
+  at::Tensor affine = at::eye(4, at::kDouble);
+  const Slice& origin = slices.front();
+  for (int r = 0; r < 3; ++r) {
+    affine[r][0] = o[r] * first.pixel_spacing[1];
+    affine[r][1] = o[3 + r] * first.pixel_spacing[0];
+    affine[r][2] = step[r];
+    affine[r][3] = origin.position[r];
+  }
+  affine.slice(0, 0, 2).neg_();  // LPS -> RAS
+  v.affine = affine;
+  v.spacing = spacing_of(affine);
+  v.geometry = NiftiGeometry::from_affine(affine);
+  return v;
+}
+
+}  // namespace swinsmt::io

@@ -1,0 +1,248 @@
+// NIfTI reading through nifti_clib (it handles NIfTI-1/2, byte order and .gz); writing builds the
+// header with nifti_clib and writes header + data in memory through an AtomicFile, so a failed run
+// never leaves a file that looks complete (nifti_image_write would write in place).
+#include <swinsmt/io/nifti.hpp>
+
+#include <swinsmt/error.hpp>
+#include <swinsmt/file_io.hpp>
+
+#include <ATen/ATen.h>
+#include <nifti2_io.h>
+#include <zlib.h>
+
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace swinsmt::io {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+/// Reads the first bytes of a file, gunzipping transparently (zlib's gzread passes plain files through).
+std::vector<unsigned char> read_prefix(const std::string& path, size_t count) {
+  std::vector<unsigned char> bytes(count);
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f) throw Error("cannot open " + path + ": " + std::strerror(errno));
+  const int n = gzread(f, bytes.data(), static_cast<unsigned>(count));
+  gzclose(f);
+  bytes.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  return bytes;
+}
+
+/// 1 or 2 for NIfTI-1/2 magic (either byte order), 0 otherwise.
+int nifti_magic_version(const std::vector<unsigned char>& h) {
+  if (h.size() >= 348 && (std::memcmp(&h[344], "n+1\0", 4) == 0 || std::memcmp(&h[344], "ni1\0", 4) == 0)) return 1;
+  if (h.size() >= 12 && (std::memcmp(&h[4], "n+2\0", 4) == 0 || std::memcmp(&h[4], "ni2\0", 4) == 0)) return 2;
+  return 0;
+}
+
+at::Tensor dmat44_to_tensor(const nifti_dmat44& m) {
+  auto t = at::empty({4, 4}, at::kDouble);
+  auto* p = t.data_ptr<double>();
+  for (int r = 0; r < 4; ++r)
+    for (int c = 0; c < 4; ++c) p[r * 4 + c] = m.m[r][c];
+  return t;
+}
+
+nifti_dmat44 tensor_to_dmat44(const at::Tensor& t) {
+  const auto a = t.to(at::kDouble).contiguous();
+  const double* p = a.data_ptr<double>();
+  nifti_dmat44 m;
+  for (int r = 0; r < 4; ++r)
+    for (int c = 0; c < 4; ++c) m.m[r][c] = p[r * 4 + c];
+  return m;
+}
+
+/// Millimetres per file unit (NIfTI: 1 metre, 2 mm, 3 micron; 0 "unknown" is taken as mm).
+double mm_per_unit(int xyz_units) {
+  switch (xyz_units) {
+    case NIFTI_UNITS_METER: return 1000.0;
+    case NIFTI_UNITS_MICRON: return 0.001;
+    default: return 1.0;
+  }
+}
+
+at::Tensor voxels_to_tensor(const nifti_image& nim, const std::string& path) {
+  const std::vector<int64_t> disk_shape = {nim.nz, nim.ny, nim.nx};  // x varies fastest on disk
+  at::ScalarType type;
+  switch (nim.datatype) {
+    case NIFTI_TYPE_UINT8: type = at::kByte; break;
+    case NIFTI_TYPE_INT8: type = at::kChar; break;
+    case NIFTI_TYPE_INT16: type = at::kShort; break;
+    case NIFTI_TYPE_INT32: type = at::kInt; break;
+    case NIFTI_TYPE_INT64: type = at::kLong; break;
+    case NIFTI_TYPE_FLOAT32: type = at::kFloat; break;
+    case NIFTI_TYPE_FLOAT64: type = at::kDouble; break;
+    case NIFTI_TYPE_UINT16: {
+      // No uint16 in LibTorch 1.13: widen to int32.
+      auto out = at::empty(disk_shape, at::kInt);
+      const auto* src = static_cast<const uint16_t*>(nim.data);
+      auto* dst = out.data_ptr<int32_t>();
+      for (int64_t i = 0; i < out.numel(); ++i) dst[i] = src[i];
+      return out.permute({2, 1, 0}).contiguous();
+    }
+    case NIFTI_TYPE_UINT32: {
+      auto out = at::empty(disk_shape, at::kLong);
+      const auto* src = static_cast<const uint32_t*>(nim.data);
+      auto* dst = out.data_ptr<int64_t>();
+      for (int64_t i = 0; i < out.numel(); ++i) dst[i] = src[i];
+      return out.permute({2, 1, 0}).contiguous();
+    }
+    default:
+      throw Error(path + ": voxel type " + nifti_datatype_string(nim.datatype) +
+                  " is not supported; expected an integer or real floating-point type");
+  }
+  return at::from_blob(nim.data, disk_shape, type).permute({2, 1, 0}).contiguous();
+}
+
+int nifti_type_of(at::ScalarType type) {
+  switch (type) {
+    case at::kBool:
+    case at::kByte: return NIFTI_TYPE_UINT8;
+    case at::kChar: return NIFTI_TYPE_INT8;
+    case at::kShort: return NIFTI_TYPE_INT16;
+    case at::kInt: return NIFTI_TYPE_INT32;
+    case at::kLong: return NIFTI_TYPE_INT64;
+    case at::kFloat: return NIFTI_TYPE_FLOAT32;
+    case at::kDouble: return NIFTI_TYPE_FLOAT64;
+    default: return 0;
+  }
+}
+
+std::vector<unsigned char> gzip(const void* data, size_t size, const std::string& path) {
+  z_stream zs{};
+  // windowBits 15 + 16: gzip wrapper, what .nii.gz readers expect. Level 6 is zlib's default.
+  if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    throw Error("cannot compress " + path + ": zlib initialisation failed");
+  std::vector<unsigned char> out(deflateBound(&zs, size) + 64);
+  zs.next_in = static_cast<Bytef*>(const_cast<void*>(data));
+  zs.avail_in = static_cast<uInt>(size);
+  zs.next_out = out.data();
+  zs.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&zs, Z_FINISH);
+  const size_t written = zs.total_out;
+  deflateEnd(&zs);
+  if (rc != Z_STREAM_END) throw Error("cannot compress " + path + ": zlib error " + std::to_string(rc));
+  out.resize(written);
+  return out;
+}
+
+}  // namespace
+
+Volume read_nifti(const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw Error(path + ": no such file (expected a NIfTI image .nii or .nii.gz)");
+  if (fs::is_directory(path, ec)) throw Error(path + " is a folder, expected a NIfTI image file (.nii or .nii.gz)");
+  if (!ends_with(path, ".nii") && !ends_with(path, ".nii.gz"))
+    throw Error(path + ": expected a NIfTI file name ending in .nii or .nii.gz");
+  const int version = nifti_magic_version(read_prefix(path, 544));
+  if (version == 0) throw Error(path + " is not a NIfTI image: its header has no NIfTI-1 or NIfTI-2 magic");
+
+  static std::once_flag quiet;
+  std::call_once(quiet, [] { nifti_set_debug_level(0); });  // our errors say what went wrong
+  std::unique_ptr<nifti_image, void (*)(nifti_image*)> nim(nifti_image_read(path.c_str(), 1), nifti_image_free);
+  if (!nim || !nim->data) throw Error(path + " is not a readable NIfTI image (header or data is damaged or truncated)");
+
+  std::string dims;
+  for (int64_t d = 1; d <= nim->ndim; ++d) dims += (d > 1 ? " x " : "") + std::to_string(nim->dim[d]);
+  for (int d = 4; d <= 7 && d <= nim->dim[0]; ++d)
+    if (nim->dim[d] > 1) throw Error(path + " is a " + std::to_string(nim->ndim) + "-D image (" + dims + "); expected a 3-D volume");
+  if (nim->dim[0] < 3 || nim->nx < 2 || nim->ny < 2 || nim->nz < 2)
+    throw Error(path + " is a 2-D image (" + dims + "); expected a 3-D volume with at least 2 voxels along each axis");
+
+  Volume v;
+  v.source = path;
+  v.data = voxels_to_tensor(*nim, path);
+  const double slope = nim->scl_slope, inter = nim->scl_inter;
+  if (slope != 0 && std::isfinite(slope) && std::isfinite(inter) && !(slope == 1 && inter == 0))
+    v.data = v.data.to(at::kFloat) * slope + inter;
+
+  NiftiGeometry& g = v.geometry;
+  g.version = version;
+  g.qform_code = nim->qform_code;
+  g.sform_code = nim->sform_code;
+  g.qform = dmat44_to_tensor(nim->qto_xyz);  // nifti_clib makes it diag(pixdim) when qform_code is 0
+  g.sform = dmat44_to_tensor(nim->sto_xyz);
+  g.pixdim = {nim->dx, nim->dy, nim->dz};
+  g.xyz_units = nim->xyz_units;
+  g.time_units = nim->time_units;
+  g.description = std::string(nim->descrip, strnlen(nim->descrip, sizeof nim->descrip));
+
+  at::Tensor affine = (g.sform_code > 0 ? g.sform : g.qform).clone();
+  const double scale = mm_per_unit(g.xyz_units);
+  if (scale != 1.0) affine.slice(0, 0, 3).mul_(scale);
+  v.affine = affine;
+  v.spacing = spacing_of(affine);
+  return v;
+}
+
+void write_nifti(const std::string& path, const at::Tensor& data, const NiftiGeometry& geometry) {
+  if (data.dim() != 3) throw Error(path + ": can only write 3-D images, got " + std::to_string(data.dim()) + " dimensions");
+  const int datatype = nifti_type_of(data.scalar_type());
+  if (datatype == 0) throw Error(path + ": cannot write voxel type " + std::string(c10::toString(data.scalar_type())));
+  // Disk order: x fastest, so the (i, j, k) tensor is stored transposed.
+  at::Tensor disk = data.to(at::kCPU).to(data.scalar_type() == at::kBool ? at::kByte : data.scalar_type())
+                        .permute({2, 1, 0}).contiguous();
+
+  const int64_t dims[8] = {3, data.size(0), data.size(1), data.size(2), 1, 1, 1, 1};
+  std::unique_ptr<nifti_image, void (*)(nifti_image*)> nim(nifti_make_new_nim(dims, datatype, 0), nifti_image_free);
+  if (!nim) throw Error(path + ": cannot create a NIfTI header");
+  nim->pixdim[1] = nim->dx = geometry.pixdim[0];
+  nim->pixdim[2] = nim->dy = geometry.pixdim[1];
+  nim->pixdim[3] = nim->dz = geometry.pixdim[2];
+  nim->xyz_units = geometry.xyz_units;
+  nim->time_units = geometry.time_units;
+  nim->qform_code = geometry.qform_code;
+  nim->sform_code = geometry.sform_code;
+  if (geometry.qform.defined()) {
+    nim->qto_xyz = tensor_to_dmat44(geometry.qform);
+    double dx, dy, dz;
+    nifti_dmat44_to_quatern(nim->qto_xyz, &nim->quatern_b, &nim->quatern_c, &nim->quatern_d, &nim->qoffset_x,
+                            &nim->qoffset_y, &nim->qoffset_z, &dx, &dy, &dz, &nim->qfac);
+  }
+  if (geometry.sform.defined()) nim->sto_xyz = tensor_to_dmat44(geometry.sform);
+  std::strncpy(nim->descrip, geometry.description.c_str(), sizeof nim->descrip - 1);
+  nim->scl_slope = 1.0;
+  nim->scl_inter = 0.0;
+
+  const bool nifti2 = geometry.version == 2 || data.size(0) > 32767 || data.size(1) > 32767 || data.size(2) > 32767;
+  std::vector<unsigned char> bytes;
+  if (nifti2) {
+    nifti_2_header hdr;
+    nim->nifti_type = NIFTI_FTYPE_NIFTI2_1;
+    nim->iname_offset = sizeof(nifti_2_header) + 4;
+    if (nifti_convert_nim2n2hdr(nim.get(), &hdr) != 0) throw Error(path + ": cannot build a NIfTI-2 header");
+    bytes.resize(sizeof hdr + 4, 0);  // 4 zero bytes: "no extensions"
+    std::memcpy(bytes.data(), &hdr, sizeof hdr);
+  } else {
+    nifti_1_header hdr;
+    nim->nifti_type = NIFTI_FTYPE_NIFTI1_1;
+    nim->iname_offset = sizeof(nifti_1_header) + 4;
+    if (nifti_convert_nim2n1hdr(nim.get(), &hdr) != 0) throw Error(path + ": cannot build a NIfTI-1 header");
+    hdr.vox_offset = static_cast<float>(sizeof hdr + 4);
+    bytes.resize(sizeof hdr + 4, 0);
+    std::memcpy(bytes.data(), &hdr, sizeof hdr);
+  }
+  const size_t header_size = bytes.size();
+  const size_t data_size = static_cast<size_t>(disk.numel()) * disk.element_size();
+  bytes.resize(header_size + data_size);
+  std::memcpy(bytes.data() + header_size, disk.data_ptr(), data_size);
+
+  if (ends_with(path, ".gz")) {
+    const auto packed = gzip(bytes.data(), bytes.size(), path);
+    write_file_atomically(path, packed.data(), packed.size());
+  } else {
+    write_file_atomically(path, bytes.data(), bytes.size());
+  }
+}
+
+void write_nifti(const std::string& path, const Volume& volume) { write_nifti(path, volume.data, volume.geometry); }
+
+}  // namespace swinsmt::io

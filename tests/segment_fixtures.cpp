@@ -1,0 +1,57 @@
+#include "segment_fixtures.hpp"
+
+#include "test_paths.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace swinsmt::test {
+
+namespace fs = std::filesystem;
+
+std::string source_path(const std::string& relative) { return std::string(SWINSMT_SOURCE_DIR) + "/" + relative; }
+
+std::string example_weights() {
+  if (const char* override_path = std::getenv("SWINSMT_TEST_WEIGHTS")) return override_path;
+  return source_path("weights/swinsmt_f12_random.pth");
+}
+
+ScratchDir::ScratchDir(const std::string& tag) {
+  static int counter = 0;
+  path_ = (fs::temp_directory_path() / ("swinsmt_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++))).string();
+  fs::remove_all(path_);
+  fs::create_directories(path_);
+}
+
+ScratchDir::~ScratchDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+std::string ScratchDir::operator/(const std::string& name) const { return (fs::path(path_) / name).string(); }
+
+CliRun run_swinsmt(const std::string& args) {
+  static int counter = 0;
+  const fs::path log = fs::temp_directory_path() / ("swinsmt_run_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".log");
+  const std::string cmd = std::string(SWINSMT_CLI_PATH) + " " + args + " > " + log.string() + " 2>&1 < /dev/null";
+  const int status = std::system(cmd.c_str());
+  std::ifstream in(log);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  fs::remove(log);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
+}
+
+std::vector<std::string> list_files(const std::string& folder) {
+  std::vector<std::string> files;
+  for (const auto& entry : fs::recursive_directory_iterator(folder))
+    if (entry.is_regular_file()) files.push_back(fs::relative(entry.path(), folder).string());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+}  // namespace swinsmt::test

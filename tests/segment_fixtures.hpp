@@ -1,0 +1,43 @@
+#pragma once
+// Helpers shared by the segmentation tests: paths of the bundled example data and weights, scratch
+// folders, and running the CLI.
+
+#include <string>
+#include <vector>
+
+namespace swinsmt::test {
+
+/// Absolute path of a file in the source tree (e.g. "examples/data/example_ct.nii.gz").
+std::string source_path(const std::string& relative);
+
+/// The bundled example checkpoint weights/swinsmt_f12_random.pth. The environment variable
+/// SWINSMT_TEST_WEIGHTS replaces it (a safetensors copy of the same tensors, for builds whose
+/// checkpoint reader cannot read torch.save files yet).
+std::string example_weights();
+
+/// A fresh folder under the system temp folder, removed with everything in it on destruction.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& tag);
+  ~ScratchDir();
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  std::string operator/(const std::string& name) const;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+struct CliRun {
+  int code;
+  std::string output;  ///< stdout + stderr
+};
+
+/// Runs the swinsmt executable with `args` (a shell-quoted argument string).
+CliRun run_swinsmt(const std::string& args);
+
+/// Files (regular, recursive) under `folder`, relative, sorted.
+std::vector<std::string> list_files(const std::string& folder);
+
+}  // namespace swinsmt::test

@@ -1,0 +1,130 @@
+// Sliding windows against MONAI 1.3.2 (tests/data/sliding_window_reference.safetensors, made by
+// tools/make_segment_references.py windows).
+#include "fixtures.hpp"
+
+#include <swinsmt/error.hpp>
+#include <swinsmt/sliding_window.hpp>
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+using namespace swinsmt;
+
+namespace {
+
+const test::Fixture& reference() {
+  static const test::Fixture fixture("sliding_window_reference.safetensors");
+  return fixture;
+}
+
+nlohmann::json cases() { return nlohmann::json::parse(reference().metadata().at("cases")); }
+
+/// The predictor of the reference script: window-dependent (its mean), two output channels.
+at::Tensor test_predictor(const at::Tensor& x) {
+  const at::Tensor mean = x.mean({2, 3, 4}, /*keepdim=*/true);
+  return at::cat({x * 2.0 + 1.0, x * x - mean}, 1);
+}
+
+std::vector<int64_t> starts_along(const std::vector<std::vector<int64_t>>& starts, size_t dim) {
+  std::vector<int64_t> out;
+  for (const auto& s : starts)
+    if (std::find(out.begin(), out.end(), s[dim]) == out.end()) out.push_back(s[dim]);
+  return out;
+}
+
+}  // namespace
+
+TEST(SlidingWindow, IssueExamplePositions) {
+  // 200 voxels, roi 96: starts 0, 72, 104 at overlap 0.25 and 0, 48, 96, 104 at 0.5 (MONAI's values).
+  const std::vector<int64_t> image{200, 200, 200}, roi{96, 96, 96};
+  EXPECT_EQ(starts_along(window_starts(image, roi, scan_interval(image, roi, 0.25)), 0), (std::vector<int64_t>{0, 72, 104}));
+  EXPECT_EQ(starts_along(window_starts(image, roi, scan_interval(image, roi, 0.5)), 2), (std::vector<int64_t>{0, 48, 96, 104}));
+}
+
+TEST(SlidingWindow, StartsMatchMonaiDensePatchSlices) {
+  int checked = 0;
+  for (const auto& c : cases()) {
+    const std::string name = c.at("name");
+    if (name.rfind("starts.", 0) != 0) continue;
+    const auto image = c.at("image").get<std::vector<int64_t>>();
+    const auto roi = c.at("roi").get<std::vector<int64_t>>();
+    const auto starts = window_starts(image, roi, scan_interval(image, roi, c.at("overlap").get<double>()));
+    const at::Tensor expected = reference().at(name);
+    ASSERT_EQ(static_cast<int64_t>(starts.size()), expected.size(0)) << name;
+    for (size_t w = 0; w < starts.size(); ++w)
+      for (int d = 0; d < 3; ++d) EXPECT_EQ(starts[w][d], expected[w][d].item<int64_t>()) << name << " window " << w;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 7);
+}
+
+TEST(SlidingWindow, ImportanceMapsMatchMonai) {
+  for (const auto& size : std::vector<std::vector<int64_t>>{{7, 9, 11}, {8, 5, 6}, {16, 31, 64}, {3, 1, 2}}) {
+    std::string key = std::to_string(size[0]) + "x" + std::to_string(size[1]) + "x" + std::to_string(size[2]);
+    for (const auto& [mode, name] : {std::pair{BlendMode::gaussian, "gaussian"}, std::pair{BlendMode::constant, "constant"}}) {
+      const at::Tensor expected = reference().at(std::string("importance.") + name + "." + key);
+      const at::Tensor actual = importance_map(size, mode);
+      ASSERT_EQ(actual.sizes(), expected.sizes());
+      // Same float32 operations in the same order: identical bits.
+      EXPECT_TRUE(at::equal(actual, expected)) << name << " " << key << " max error "
+                                               << (actual - expected).abs().max().item<double>();
+    }
+  }
+}
+
+TEST(SlidingWindow, WholeInferenceMatchesMonai) {
+  int checked = 0;
+  for (const auto& c : cases()) {
+    const std::string name = c.at("name");
+    if (name.rfind("swi.", 0) != 0) continue;
+    SlidingWindowOptions options;
+    options.roi_size = c.at("roi").get<std::vector<int64_t>>();
+    options.overlap = c.at("overlap").get<double>();
+    options.blend = parse_blend_mode(c.at("mode").get<std::string>());
+    options.sw_batch_size = c.at("sw_batch_size").get<int64_t>();
+    SlidingWindowInferer inferer(options);
+    int64_t calls = 0, last_done = 0, last_total = 0;
+    const at::Tensor input = reference().at(name + ".input");
+    const at::Tensor actual = inferer(input, test_predictor, [&](int64_t done, int64_t total) {
+      ++calls;
+      last_done = done;
+      last_total = total;
+    });
+    const std::vector<int64_t> spatial(input.sizes().begin() + 2, input.sizes().end());
+    EXPECT_EQ(last_total, inferer.window_count(spatial)) << name;
+    EXPECT_EQ(last_done, last_total) << name;
+    EXPECT_EQ(calls, 1 + (last_total + options.sw_batch_size - 1) / options.sw_batch_size) << name;  // + the (0, total) call
+    test::expect_close(name, actual, reference().at(name + ".output"), 1e-6);
+    ++checked;
+  }
+  EXPECT_EQ(checked, 4);
+}
+
+TEST(SlidingWindow, SmallerThanRoiIsPaddedAndCroppedBack) {
+  // A constant predictor output must come back unchanged whatever the padding.
+  SlidingWindowOptions options;
+  options.roi_size = {8, 8, 8};
+  SlidingWindowInferer inferer(options);
+  const at::Tensor input = at::rand({1, 1, 5, 9, 3});
+  const at::Tensor out = inferer(input, [](const at::Tensor& x) { return x * 0 + 3.0; });
+  ASSERT_EQ(out.sizes().vec(), (std::vector<int64_t>{1, 1, 5, 9, 3}));
+  EXPECT_NEAR((out - 3.0).abs().max().item<double>(), 0.0, 1e-6);
+  // The identity predictor returns the input: the crop is at the right place.
+  const at::Tensor same = inferer(input, [](const at::Tensor& x) { return x.clone(); });
+  test::expect_close("identity through padding", same, input, 1e-6);
+}
+
+TEST(SlidingWindow, RejectsBadOptionsAndPredictorShapes) {
+  SlidingWindowOptions bad;
+  bad.overlap = 1.0;
+  EXPECT_THROW(SlidingWindowInferer{bad}, Error);
+  bad.overlap = 0.5;
+  bad.sw_batch_size = 0;
+  EXPECT_THROW(SlidingWindowInferer{bad}, Error);
+  SlidingWindowOptions options;
+  options.roi_size = {4};
+  SlidingWindowInferer inferer(options);
+  EXPECT_THROW(inferer(at::rand({1, 1, 6, 6, 6}), [](const at::Tensor& x) { return x.slice(2, 0, 2); }), Error);
+  EXPECT_THROW(parse_blend_mode("median"), Error);
+}
