@@ -12,13 +12,13 @@
 #include <c10/core/InferenceMode.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
 
+#include <sys/resource.h>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <string>
-#include <sys/resource.h>
 #include <thread>
 
 namespace {
@@ -52,8 +52,13 @@ int run_model(int argc, char** argv) {
   const int64_t size = std::stoll(arg(argc, argv, "--size", "64"));
   const auto kernel_name = arg(argc, argv, "--kernel", "chunked");
   // The official README configuration (feature 48, v2, 4 experts in 3 stages, 118 classes).
-  auto options = swinsmt::SwinSMTOptions(1, 118).img_size({size, size, size}).feature_size(48).use_v2(true)
-                     .use_moe(true).num_experts(4).num_layers_with_moe(3);
+  auto options = swinsmt::SwinSMTOptions(1, 118)
+                     .img_size({size, size, size})
+                     .feature_size(48)
+                     .use_v2(true)
+                     .use_moe(true)
+                     .num_experts(4)
+                     .num_layers_with_moe(3);
   at::manual_seed(0);
   swinsmt::SwinSMT model(options);
   model->eval();
@@ -85,8 +90,10 @@ int run_model(int argc, char** argv) {
     std::ofstream out(save, std::ios::binary);
     out.write(static_cast<const char*>(logits.data_ptr()), static_cast<std::streamsize>(logits.nbytes()));
   }
-  std::printf("{\"bench\":\"model\",\"size\":%lld,\"kernel\":\"%s\",\"threads\":%d,\"seconds\":%.2f,\"peak_rss_mb\":%.0f,\"max_abs_diff_vs_reference\":%.3g}\n",
-              static_cast<long long>(size), kernel_name.c_str(), at::get_num_threads(), t, rss, max_err);
+  std::printf(
+      "{\"bench\":\"model\",\"size\":%lld,\"kernel\":\"%s\",\"threads\":%d,\"seconds\":%.2f,\"peak_rss_mb\":%.0f,\"max_"
+      "abs_diff_vs_reference\":%.3g}\n",
+      static_cast<long long>(size), kernel_name.c_str(), at::get_num_threads(), t, rss, max_err);
   return 0;
 }
 
@@ -107,9 +114,11 @@ int run_moe(int argc, char** argv) {
   } catch (const std::exception& e) {
     status = "failed";  // e.g. out of memory for the quadratic reference at large N
   }
-  std::printf("{\"bench\":\"moe\",\"tokens\":%lld,\"dim\":%lld,\"experts\":%lld,\"kernel\":\"%s\",\"threads\":%d,\"status\":\"%s\",\"seconds\":%.2f,\"peak_rss_mb\":%.0f}\n",
-              static_cast<long long>(tokens), static_cast<long long>(dim), static_cast<long long>(experts),
-              kernel_name.c_str(), at::get_num_threads(), status.c_str(), t, peak_rss_mb());
+  std::printf(
+      "{\"bench\":\"moe\",\"tokens\":%lld,\"dim\":%lld,\"experts\":%lld,\"kernel\":\"%s\",\"threads\":%d,\"status\":\"%"
+      "s\",\"seconds\":%.2f,\"peak_rss_mb\":%.0f}\n",
+      static_cast<long long>(tokens), static_cast<long long>(dim), static_cast<long long>(experts), kernel_name.c_str(),
+      at::get_num_threads(), status.c_str(), t, peak_rss_mb());
   return status == "ok" ? 0 : 1;
 }
 

@@ -19,9 +19,8 @@ int main(int argc, char** argv) {
     options.roi_size = {64};          // cheaper windows for a small example
     options.spacing = c10::nullopt;   // keep the CT's grid
     swinsmt::Segmenter segmenter(swinsmt::load(argv[3]), options);
-    const swinsmt::Segmentation result = segmenter.segment(ct, [](int64_t done, int64_t total) {
-      std::cerr << "\rwindow " << done << "/" << total << std::flush;
-    });
+    const swinsmt::Segmentation result = segmenter.segment(
+        ct, [](int64_t done, int64_t total) { std::cerr << "\rwindow " << done << "/" << total << std::flush; });
     std::cerr << "\n";
     swinsmt::io::write_nifti(argv[2], result.labels, ct.geometry);
 

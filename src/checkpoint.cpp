@@ -18,9 +18,12 @@ namespace swinsmt {
 
 const char* container_name(ContainerKind kind) {
   switch (kind) {
-    case ContainerKind::torch_zip: return "torch.save zip";
-    case ContainerKind::torch_legacy: return "torch.save legacy (pre-1.6)";
-    case ContainerKind::safetensors: return "safetensors";
+    case ContainerKind::torch_zip:
+      return "torch.save zip";
+    case ContainerKind::torch_legacy:
+      return "torch.save legacy (pre-1.6)";
+    case ContainerKind::safetensors:
+      return "safetensors";
   }
   return "unknown";
 }
@@ -38,7 +41,9 @@ std::string first_bytes(const uint8_t* data, uint64_t size) {
   return s;
 }
 
-bool looks_like_tar(const uint8_t* data, uint64_t size) { return size >= 262 && std::memcmp(data + 257, "ustar", 5) == 0; }
+bool looks_like_tar(const uint8_t* data, uint64_t size) {
+  return size >= 262 && std::memcmp(data + 257, "ustar", 5) == 0;
+}
 
 Checkpoint read_torch(std::unique_ptr<TorchFile> file, ContainerKind kind) {
   Checkpoint ckpt;
@@ -81,10 +86,13 @@ Checkpoint parse_checkpoint(const uint8_t* data, uint64_t size, const std::strin
   }
   if (data[0] == 0x80) return read_torch(read_torch_legacy(data, size, source), ContainerKind::torch_legacy);
   if (looks_like_tar(data, size))
-    throw Error(source + " is a tar archive: the torch.save format of PyTorch < 0.4, which is not supported "
-                         "(load and re-save it with a newer PyTorch)");
-  throw Error(source + " is not a checkpoint this reader knows: expected a torch.save ZIP archive (\"PK\"), a legacy "
-                       "torch.save pickle (0x80) or safetensors, but it starts with " + first_bytes(data, size));
+    throw Error(source +
+                " is a tar archive: the torch.save format of PyTorch < 0.4, which is not supported "
+                "(load and re-save it with a newer PyTorch)");
+  throw Error(source +
+              " is not a checkpoint this reader knows: expected a torch.save ZIP archive (\"PK\"), a legacy "
+              "torch.save pickle (0x80) or safetensors, but it starts with " +
+              first_bytes(data, size));
 }
 
 }  // namespace ckpt

@@ -45,8 +45,9 @@ SwinSMTOptions infer_options(const StateDict& state, const ConfigOverrides& ov, 
     const std::string prefix = "swinViT.layers" + std::to_string(stage + 1) + ".0.blocks.";
     int64_t depth = 0;
     while (has_key(state, prefix + std::to_string(depth) + ".norm1.weight")) ++depth;
-    if (depth == 0) throw Error(source + " has no tensor \"" + prefix + "0.norm1.weight\": stage " +
-                                std::to_string(stage + 1) + " of the Swin encoder is missing");
+    if (depth == 0)
+      throw Error(source + " has no tensor \"" + prefix + "0.norm1.weight\": stage " + std::to_string(stage + 1) +
+                  " of the Swin encoder is missing");
     depths.push_back(depth);
     heads.push_back(require_key(state, prefix + "0.attn.relative_position_bias_table", 2, source).size(1));
     const std::string slot_key = prefix + "0.mlp.to_slot_embeds.0.weight";

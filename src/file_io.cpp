@@ -1,9 +1,9 @@
 #include <swinsmt/error.hpp>
 #include <swinsmt/file_io.hpp>
 
+#include <unistd.h>
 #include <cerrno>
 #include <cstring>
-#include <unistd.h>
 
 namespace swinsmt {
 namespace {
@@ -38,7 +38,8 @@ AtomicFile::~AtomicFile() {
 
 void AtomicFile::write(const void* data, size_t size) {
   if (!file_) throw Error("cannot write " + path_ + ": file already committed");
-  if (size && std::fwrite(data, 1, size, file_) != size) throw Error("cannot write " + temp_path_ + ": " + system_error());
+  if (size && std::fwrite(data, 1, size, file_) != size)
+    throw Error("cannot write " + temp_path_ + ": " + system_error());
 }
 
 void AtomicFile::commit() {

@@ -38,7 +38,8 @@ std::map<int, std::string> parse_label_table(const std::string& json_text, const
 }
 
 const std::map<int, std::string>& labels() {
-  static const std::map<int, std::string> table = parse_label_table(detail::kEmbeddedLabelTable, "embedded label table");
+  static const std::map<int, std::string> table =
+      parse_label_table(detail::kEmbeddedLabelTable, "embedded label table");
   return table;
 }
 

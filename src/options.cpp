@@ -46,12 +46,10 @@ void validate(const SwinSMTOptions& o) {
   require(o.spatial_dims() == 3,
           "SwinSMTOptions: spatial_dims must be 3 (the official SwinSMT builds 3-D blocks), got " +
               std::to_string(o.spatial_dims()));
-  require(o.img_size().size() == 3,
-          "SwinSMTOptions: img_size must have 3 values (D, H, W), got " + join(o.img_size()));
+  require(o.img_size().size() == 3, "SwinSMTOptions: img_size must have 3 values (D, H, W), got " + join(o.img_size()));
   require_spatial_size(o.img_size(), "SwinSMTOptions: img_size");
   require(o.in_channels() >= 1, "SwinSMTOptions: in_channels must be >= 1, got " + std::to_string(o.in_channels()));
-  require(o.out_channels() >= 1,
-          "SwinSMTOptions: out_channels must be >= 1, got " + std::to_string(o.out_channels()));
+  require(o.out_channels() >= 1, "SwinSMTOptions: out_channels must be >= 1, got " + std::to_string(o.out_channels()));
   require(o.feature_size() > 0 && o.feature_size() % 12 == 0,
           "SwinSMTOptions: feature_size must be a positive multiple of 12, got " + std::to_string(o.feature_size()));
   require(o.depths().size() == SwinSMTOptions::kNumStages,
@@ -62,9 +60,9 @@ void validate(const SwinSMTOptions& o) {
     require(o.depths()[i] >= 1, "SwinSMTOptions: depths must be >= 1, got " + join(o.depths()));
     const int64_t dim = o.feature_size() << i;
     const int64_t heads = o.num_heads()[i];
-    require(heads >= 1 && dim % heads == 0,
-            "SwinSMTOptions: num_heads[" + std::to_string(i) + "] = " + std::to_string(heads) +
-                " must divide the stage's " + std::to_string(dim) + " channels");
+    require(heads >= 1 && dim % heads == 0, "SwinSMTOptions: num_heads[" + std::to_string(i) +
+                                                "] = " + std::to_string(heads) + " must divide the stage's " +
+                                                std::to_string(dim) + " channels");
   }
   require(o.norm_name() == "instance",
           "SwinSMTOptions: norm_name must be \"instance\" (the only norm the official model is trained with), got \"" +
@@ -73,8 +71,7 @@ void validate(const SwinSMTOptions& o) {
   require_rate(o.attn_drop_rate(), "attn_drop_rate");
   require_rate(o.dropout_path_rate(), "dropout_path_rate");
   if (o.use_moe()) {
-    require(o.num_experts() >= 1,
-            "SwinSMTOptions: num_experts must be >= 1, got " + std::to_string(o.num_experts()));
+    require(o.num_experts() >= 1, "SwinSMTOptions: num_experts must be >= 1, got " + std::to_string(o.num_experts()));
     require(o.num_layers_with_moe() >= 0 && o.num_layers_with_moe() <= SwinSMTOptions::kNumStages,
             "SwinSMTOptions: num_layers_with_moe must lie in [0, 4], got " + std::to_string(o.num_layers_with_moe()));
   }
@@ -90,9 +87,8 @@ void validate_input_shape(const SwinSMTOptions& o, const std::vector<int64_t>& s
 
 std::string describe(const SwinSMTOptions& o) {
   std::ostringstream out;
-  out << "in " << o.in_channels() << ", out " << o.out_channels() << ", feature " << o.feature_size()
-      << ", depths " << join(o.depths()) << ", heads " << join(o.num_heads()) << ", v2 "
-      << (o.use_v2() ? "yes" : "no") << ", moe ";
+  out << "in " << o.in_channels() << ", out " << o.out_channels() << ", feature " << o.feature_size() << ", depths "
+      << join(o.depths()) << ", heads " << join(o.num_heads()) << ", v2 " << (o.use_v2() ? "yes" : "no") << ", moe ";
   if (o.use_moe())
     out << o.num_experts() << " experts in the last " << o.num_layers_with_moe() << " stage(s)";
   else

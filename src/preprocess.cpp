@@ -31,7 +31,8 @@ AxisOrientation io_orientation(const at::Tensor& affine) {
         best = row;
         best_abs = std::abs(m[row * 3 + in_ax]);
       }
-    if (best < 0 || best_abs < 1e-8) throw Error("the image affine is degenerate: index axis " + std::to_string(in_ax) + " has no direction");
+    if (best < 0 || best_abs < 1e-8)
+      throw Error("the image affine is degenerate: index axis " + std::to_string(in_ax) + " has no direction");
     out[in_ax] = {best, m[best * 3 + in_ax] < 0 ? -1 : 1};
     assigned[best] = true;
     for (int col = 0; col < 3; ++col) m[best * 3 + col] = 0;  // each world axis is used once
@@ -96,7 +97,8 @@ std::array<int64_t, 3> resampled_shape(const std::array<int64_t, 3>& shape, cons
   std::array<int64_t, 3> out{};
   for (int d = 0; d < 3; ++d) {
     if (!(from_spacing[d] > 0) || !(to_spacing[d] > 0))
-      throw Error("voxel spacing must be positive, got " + std::to_string(from_spacing[d]) + " -> " + std::to_string(to_spacing[d]) + " mm");
+      throw Error("voxel spacing must be positive, got " + std::to_string(from_spacing[d]) + " -> " +
+                  std::to_string(to_spacing[d]) + " mm");
     // The small epsilon keeps exact multiples (e.g. 3 mm -> 1.5 mm) from losing a voxel to rounding.
     out[d] = static_cast<int64_t>(std::floor((shape[d] - 1) * from_spacing[d] / to_spacing[d] + 1e-6)) + 1;
   }
@@ -123,12 +125,13 @@ at::Tensor interpolate_axis(const at::Tensor& x, int64_t dim, const at::Tensor& 
 at::Tensor resample_linear(const at::Tensor& data, const std::array<double, 3>& from_spacing,
                            const std::array<double, 3>& to_spacing) {
   const int64_t lead = data.dim() - 3;
-  const auto shape = resampled_shape({data.size(lead), data.size(lead + 1), data.size(lead + 2)}, from_spacing, to_spacing);
+  const auto shape =
+      resampled_shape({data.size(lead), data.size(lead + 1), data.size(lead + 2)}, from_spacing, to_spacing);
   at::Tensor out = data;
   for (int d = 0; d < 3; ++d) {
     if (shape[d] == data.size(lead + d) && from_spacing[d] == to_spacing[d]) continue;
-    const at::Tensor positions =
-        at::arange(shape[d], at::TensorOptions().dtype(at::kDouble).device(data.device())) * (to_spacing[d] / from_spacing[d]);
+    const at::Tensor positions = at::arange(shape[d], at::TensorOptions().dtype(at::kDouble).device(data.device())) *
+                                 (to_spacing[d] / from_spacing[d]);
     out = interpolate_axis(out, lead + d, positions.clamp_max(static_cast<double>(data.size(lead + d) - 1)));
   }
   return out;

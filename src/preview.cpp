@@ -21,19 +21,32 @@ std::array<uint8_t, 3> label_colour(int label) {
   const double p = value * (1 - saturation), q = value * (1 - saturation * f), t = value * (1 - saturation * (1 - f));
   double r = 0, g = 0, b = 0;
   switch (sector) {
-    case 0: r = value, g = t, b = p; break;
-    case 1: r = q, g = value, b = p; break;
-    case 2: r = p, g = value, b = t; break;
-    case 3: r = p, g = q, b = value; break;
-    case 4: r = t, g = p, b = value; break;
-    default: r = value, g = p, b = q; break;
+    case 0:
+      r = value, g = t, b = p;
+      break;
+    case 1:
+      r = q, g = value, b = p;
+      break;
+    case 2:
+      r = p, g = value, b = t;
+      break;
+    case 3:
+      r = p, g = q, b = value;
+      break;
+    case 4:
+      r = t, g = p, b = value;
+      break;
+    default:
+      r = value, g = p, b = q;
+      break;
   }
   return {static_cast<uint8_t>(r * 255), static_cast<uint8_t>(g * 255), static_cast<uint8_t>(b * 255)};
 }
 
 RgbImage render_preview(const io::Volume& ct, const at::Tensor& labels, const PreviewOptions& options) {
   if (labels.sizes() != ct.data.sizes())
-    throw Error("preview: label map " + c10::str(labels.sizes()) + " and CT " + c10::str(ct.data.sizes()) + " differ in shape");
+    throw Error("preview: label map " + c10::str(labels.sizes()) + " and CT " + c10::str(ct.data.sizes()) +
+                " differ in shape");
   // Work in RAS so the views do not depend on how the input was stored.
   const auto ras = orient_to_ras(ct.data.to(at::kFloat), ct.affine);
   const at::Tensor hu = ras.data.contiguous();
@@ -78,11 +91,18 @@ RgbImage render_preview(const io::Volume& ct, const at::Tensor& labels, const Pr
         int64_t x, y, z;
         // Radiological convention: image left = patient right (+x), up = anterior / superior.
         switch (views[v].fixed_axis) {
-          case 2: x = X - 1 - index(u_mm, spacing[0], X), y = Y - 1 - index(v_mm, spacing[1], Y), z = views[v].fixed_index; break;
-          case 1: x = X - 1 - index(u_mm, spacing[0], X), y = views[v].fixed_index, z = Z - 1 - index(v_mm, spacing[2], Z); break;
-          default: x = views[v].fixed_index, y = Y - 1 - index(u_mm, spacing[1], Y), z = Z - 1 - index(v_mm, spacing[2], Z); break;
+          case 2:
+            x = X - 1 - index(u_mm, spacing[0], X), y = Y - 1 - index(v_mm, spacing[1], Y), z = views[v].fixed_index;
+            break;
+          case 1:
+            x = X - 1 - index(u_mm, spacing[0], X), y = views[v].fixed_index, z = Z - 1 - index(v_mm, spacing[2], Z);
+            break;
+          default:
+            x = views[v].fixed_index, y = Y - 1 - index(u_mm, spacing[1], Y), z = Z - 1 - index(v_mm, spacing[2], Z);
+            break;
         }
-        const double grey = std::clamp((h[x][y][z] - options.window_min) / (options.window_max - options.window_min), 0.0, 1.0) * 255.0;
+        const double grey =
+            std::clamp((h[x][y][z] - options.window_min) / (options.window_max - options.window_min), 0.0, 1.0) * 255.0;
         double rgb[3] = {grey, grey, grey};
         if (const int label = l[x][y][z]) {
           const auto colour = label_colour(label);

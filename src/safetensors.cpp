@@ -22,9 +22,8 @@ struct DtypeName {
   at::ScalarType type;
 };
 constexpr DtypeName kDtypes[] = {
-    {"F64", at::kDouble}, {"F32", at::kFloat}, {"F16", at::kHalf}, {"BF16", at::kBFloat16},
-    {"I64", at::kLong},   {"I32", at::kInt},   {"I16", at::kShort}, {"I8", at::kChar},
-    {"U8", at::kByte},    {"BOOL", at::kBool},
+    {"F64", at::kDouble}, {"F32", at::kFloat}, {"F16", at::kHalf}, {"BF16", at::kBFloat16}, {"I64", at::kLong},
+    {"I32", at::kInt},    {"I16", at::kShort}, {"I8", at::kChar},  {"U8", at::kByte},       {"BOOL", at::kBool},
 };
 
 at::ScalarType dtype_from_name(const std::string& name, const std::string& key, const std::string& source) {
@@ -120,7 +119,8 @@ SafetensorsContent parse_safetensors(const uint8_t* data, size_t size, const std
   std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.begin < b.begin; });
   for (size_t i = 1; i < entries.size(); ++i) {
     if (entries[i].begin < entries[i - 1].end)
-      throw Error(source + ": tensors \"" + entries[i - 1].key + "\" and \"" + entries[i].key + "\" overlap in the data section");
+      throw Error(source + ": tensors \"" + entries[i - 1].key + "\" and \"" + entries[i].key +
+                  "\" overlap in the data section");
   }
   for (const auto& e : entries) {
     auto t = at::empty(e.shape, at::TensorOptions().dtype(e.type));

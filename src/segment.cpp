@@ -15,11 +15,13 @@ SegmentOptions validated(SegmentOptions options) {
     throw Error("the window size needs 1 or 3 values, got " + std::to_string(options.roi_size.size()));
   for (int64_t r : options.roi_size)
     if (r < 64 || r % 32 != 0)
-      throw Error("window size " + std::to_string(r) + " is not usable: the network needs sizes >= 64 and divisible by 32");
+      throw Error("window size " + std::to_string(r) +
+                  " is not usable: the network needs sizes >= 64 and divisible by 32");
   if (options.spacing && !(*options.spacing > 0))
     throw Error("spacing must be a positive number of mm or \"native\", got " + std::to_string(*options.spacing));
   if (!(options.hu_min < options.hu_max))
-    throw Error("the HU window must have min < max, got " + std::to_string(options.hu_min) + " " + std::to_string(options.hu_max));
+    throw Error("the HU window must have min < max, got " + std::to_string(options.hu_min) + " " +
+                std::to_string(options.hu_max));
   SlidingWindowOptions sw;  // validates overlap and batch size
   sw.overlap = options.overlap;
   sw.sw_batch_size = options.sw_batch_size;
@@ -36,12 +38,14 @@ Segmenter::Segmenter(LoadedModel model, SegmentOptions options)
     throw Error(std::string("the network runs in ") + c10::toString(first.scalar_type()) +
                 " on the CPU, where LibTorch's 3-D convolutions need float32; use --dtype float32 or a CUDA device");
   if (model_.config.out_channels() > 256)
-    throw Error("the model has " + std::to_string(model_.config.out_channels()) + " output channels; uint8 label maps hold at most 256");
+    throw Error("the model has " + std::to_string(model_.config.out_channels()) +
+                " output channels; uint8 label maps hold at most 256");
 }
 
 Segmentation Segmenter::segment(const io::Volume& ct, const ProgressCallback& progress) const {
   const auto started = std::chrono::steady_clock::now();
-  if (ct.data.dim() != 3) throw Error(ct.source + ": expected a 3-D volume, got " + std::to_string(ct.data.dim()) + " dimensions");
+  if (ct.data.dim() != 3)
+    throw Error(ct.source + ": expected a 3-D volume, got " + std::to_string(ct.data.dim()) + " dimensions");
   c10::InferenceMode inference_mode;
   const c10::Device device = model_.model->parameters().front().device();
   const auto model_dtype = model_.model->parameters().front().scalar_type();
@@ -86,9 +90,7 @@ Segmentation Segmenter::segment(const io::Volume& ct, const ProgressCallback& pr
   // Inference does not change the model; forward() is simply not const in LibTorch.
   const auto network = model_.model.ptr();
   const at::Tensor logits = inferer(
-      image,
-      [&](const at::Tensor& x) { return network->forward(x.to(model_dtype)).to(at::kFloat); },
-      progress);
+      image, [&](const at::Tensor& x) { return network->forward(x.to(model_dtype)).to(at::kFloat); }, progress);
 
   // 5. Argmax, then back to the input grid: nearest neighbour (labels cannot be interpolated), then
   //    the inverse orientation.

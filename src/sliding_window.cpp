@@ -48,7 +48,8 @@ std::vector<int64_t> scan_interval(const std::vector<int64_t>& image_size, const
     if (roi_size[i] == image_size[i]) {
       out.push_back(roi_size[i]);
     } else {
-      const auto interval = static_cast<int64_t>(static_cast<double>(roi_size[i]) * (1.0 - overlap));  // int() truncates
+      const auto interval =
+          static_cast<int64_t>(static_cast<double>(roi_size[i]) * (1.0 - overlap));  // int() truncates
       out.push_back(interval > 0 ? interval : 1);
     }
   }
@@ -91,7 +92,8 @@ std::vector<std::vector<int64_t>> window_starts(const std::vector<int64_t>& imag
   return out;
 }
 
-at::Tensor importance_map(const std::vector<int64_t>& patch_size, BlendMode mode, double sigma_scale, c10::Device device) {
+at::Tensor importance_map(const std::vector<int64_t>& patch_size, BlendMode mode, double sigma_scale,
+                          c10::Device device) {
   const auto options = at::TensorOptions().dtype(at::kFloat).device(device);
   at::Tensor map;
   if (mode == BlendMode::constant) {
@@ -121,7 +123,8 @@ SlidingWindowInferer::SlidingWindowInferer(SlidingWindowOptions options) : optio
     throw Error("overlap must be >= 0 and < 1, got " + std::to_string(options_.overlap));
   if (options_.sw_batch_size < 1)
     throw Error("the window batch size must be at least 1, got " + std::to_string(options_.sw_batch_size));
-  if (!(options_.sigma_scale > 0)) throw Error("sigma_scale must be positive, got " + std::to_string(options_.sigma_scale));
+  if (!(options_.sigma_scale > 0))
+    throw Error("sigma_scale must be positive, got " + std::to_string(options_.sigma_scale));
 }
 
 int64_t SlidingWindowInferer::window_count(const std::vector<int64_t>& image_size_) const {
@@ -134,7 +137,9 @@ int64_t SlidingWindowInferer::window_count(const std::vector<int64_t>& image_siz
 at::Tensor SlidingWindowInferer::operator()(const at::Tensor& inputs_, const Predictor& predictor,
                                             const ProgressCallback& progress) const {
   const int64_t ndim = inputs_.dim() - 2;
-  if (ndim < 1 || ndim > 3) throw Error("sliding-window input must be (B, C, 1 to 3 spatial dims), got " + std::to_string(inputs_.dim()) + " dimensions");
+  if (ndim < 1 || ndim > 3)
+    throw Error("sliding-window input must be (B, C, 1 to 3 spatial dims), got " + std::to_string(inputs_.dim()) +
+                " dimensions");
   if (!inputs_.is_floating_point()) throw Error("sliding-window input must be floating point");
   const auto compute_dtype = inputs_.scalar_type();
   const int64_t batch_size = inputs_.size(0);
@@ -160,10 +165,8 @@ at::Tensor SlidingWindowInferer::operator()(const at::Tensor& inputs_, const Pre
   const int64_t total_slices = num_win * batch_size;
 
   // Window-level importance map (valid patch size == roi after padding).
-  const at::Tensor w_t = importance_map(roi, options_.blend, options_.sigma_scale, sw_device)
-                             .to(compute_dtype)
-                             .unsqueeze(0)
-                             .unsqueeze(0);
+  const at::Tensor w_t =
+      importance_map(roi, options_.blend, options_.sigma_scale, sw_device).to(compute_dtype).unsqueeze(0).unsqueeze(0);
 
   auto window_index = [&](int64_t idx) {
     std::vector<at::indexing::TensorIndex> index{Slice(idx / num_win, idx / num_win + 1), Slice()};
@@ -183,8 +186,8 @@ at::Tensor SlidingWindowInferer::operator()(const at::Tensor& inputs_, const Pre
 
     if (seg.dim() != inputs.dim() || seg.size(0) != end - slice_g ||
         !std::equal(roi.begin(), roi.end(), seg.sizes().begin() + 2))
-      throw Error("the predictor returned " + join(seg.sizes().vec()) + " for windows of " + join(win_data.sizes().vec()) +
-                  "; expected (windows, channels) + the window size");
+      throw Error("the predictor returned " + join(seg.sizes().vec()) + " for windows of " +
+                  join(win_data.sizes().vec()) + "; expected (windows, channels) + the window size");
 
     if (!output.defined()) {
       std::vector<int64_t> output_shape{batch_size, seg.size(1)};

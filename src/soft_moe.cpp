@@ -13,10 +13,14 @@ namespace {
 // all masked then softmaxes to a uniform distribution instead of NaN. We keep that exactly.
 double lowest_finite(at::ScalarType type) {
   switch (type) {
-    case at::kDouble: return -std::numeric_limits<double>::max();
-    case at::kHalf: return -65504.0;
-    case at::kBFloat16: return -3.3895313892515355e38;
-    default: return -static_cast<double>(std::numeric_limits<float>::max());
+    case at::kDouble:
+      return -std::numeric_limits<double>::max();
+    case at::kHalf:
+      return -65504.0;
+    case at::kBFloat16:
+      return -3.3895313892515355e38;
+    default:
+      return -static_cast<double>(std::numeric_limits<float>::max());
   }
 }
 
@@ -75,8 +79,7 @@ void SoftMoEImpl::reset() {
 
 torch::Tensor SoftMoEImpl::forward(const torch::Tensor& x_in, const std::optional<torch::Tensor>& mask_in) {
   if (x_in.dim() != 3 || x_in.size(2) != options.dim())
-    throw Error("SoftMoE: input must be (B, N, " + std::to_string(options.dim()) + "), got " +
-                c10::str(x_in.sizes()));
+    throw Error("SoftMoE: input must be (B, N, " + std::to_string(options.dim()) + "), got " + c10::str(x_in.sizes()));
   const int64_t b = x_in.size(0), seq_len = x_in.size(1), d = options.dim(), e = options.num_experts();
   if (mask_in && (mask_in->sizes() != at::IntArrayRef({b, seq_len}) || mask_in->scalar_type() != at::kBool))
     throw Error("SoftMoE: mask must be bool (B, N) = " + c10::str(at::IntArrayRef({b, seq_len})) + ", got " +
@@ -164,13 +167,13 @@ at::Tensor SoftMoEImpl::chunked_forward(const at::Tensor& x, const at::Tensor& s
       // before the dispatch softmax overwrites the logits.
       auto kept = logits.narrow(2, 0, seq_len);
       auto m_new = at::maximum(m, at::amax(kept, {1}, /*keepdim=*/true));
-      auto rescale = (m - m_new).exp_();                           // (B, 1, seq_len)
-      auto p = (kept - m_new).exp_();                              // (B, c, seq_len)
+      auto rescale = (m - m_new).exp_();  // (B, 1, seq_len)
+      auto p = (kept - m_new).exp_();     // (B, c, seq_len)
       z.mul_(rescale).add_(p.sum(1, /*keepdim=*/true));
       m = std::move(m_new);
       // Dispatch: softmax over tokens, in place (each row is read before it is written).
       at::_softmax_out(logits, logits, -1, false);
-      auto y = run_expert(expert, at::matmul(logits, x));          // (B, c, d)
+      auto y = run_expert(expert, at::matmul(logits, x));  // (B, c, d)
       logits.reset();
       acc.mul_(rescale.transpose(1, 2)).add_(at::matmul(p.transpose(1, 2), y));
     }

@@ -64,7 +64,8 @@ LoadReport load_state_dict(torch::nn::Module& module, const StateDict& state, bo
   for (const auto& item : own) {
     const auto* found = state.find(item.key());
     if (!found || found->sizes() != item.value().sizes()) continue;
-    if (found->scalar_type() != item.value().scalar_type() && !(found->is_floating_point() && item.value().is_floating_point()))
+    if (found->scalar_type() != item.value().scalar_type() &&
+        !(found->is_floating_point() && item.value().is_floating_point()))
       continue;
     item.value().copy_(*found);
   }

@@ -13,7 +13,8 @@ namespace swinsmt {
 
 std::vector<StructureStatistics> compute_statistics(const at::Tensor& labels, const io::Volume& ct, int max_label) {
   if (labels.sizes() != ct.data.sizes())
-    throw Error("label map " + c10::str(labels.sizes()) + " and CT " + c10::str(ct.data.sizes()) + " (" + ct.source + ") differ in shape");
+    throw Error("label map " + c10::str(labels.sizes()) + " and CT " + c10::str(ct.data.sizes()) + " (" + ct.source +
+                ") differ in shape");
   const double voxel_mm3 = std::abs(ct.affine.slice(0, 0, 3).slice(1, 0, 3).det().item<double>());
   // One pass with bincount: counts and HU sums per label (float64 sums keep large organs exact).
   const at::Tensor flat = labels.flatten().to(at::kLong);
@@ -27,7 +28,8 @@ std::vector<StructureStatistics> compute_statistics(const at::Tensor& labels, co
     s.name = label_name(id);
     s.voxels = counts[id].item<int64_t>();
     s.volume_mm3 = static_cast<double>(s.voxels) * voxel_mm3;
-    s.mean_hu = s.voxels ? sums[id].item<double>() / static_cast<double>(s.voxels) : std::numeric_limits<double>::quiet_NaN();
+    s.mean_hu =
+        s.voxels ? sums[id].item<double>() / static_cast<double>(s.voxels) : std::numeric_limits<double>::quiet_NaN();
     out.push_back(s);
   }
   return out;
@@ -40,8 +42,10 @@ std::string statistics_json(const std::vector<StructureStatistics>& statistics) 
     entry["label"] = s.label;
     entry["voxels"] = s.voxels;
     entry["volume_mm3"] = std::round(s.volume_mm3 * 1000.0) / 1000.0;
-    if (std::isnan(s.mean_hu)) entry["mean_hu"] = nullptr;
-    else entry["mean_hu"] = std::round(s.mean_hu * 1000.0) / 1000.0;
+    if (std::isnan(s.mean_hu))
+      entry["mean_hu"] = nullptr;
+    else
+      entry["mean_hu"] = std::round(s.mean_hu * 1000.0) / 1000.0;
     j[s.name] = entry;
   }
   return j.dump(2) + "\n";

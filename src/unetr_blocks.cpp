@@ -32,17 +32,18 @@ void ConvLayerImpl::reset() {
   const int64_t padding = (o.kernel_size() - o.stride() + 1) / 2;
   if (o.transposed()) {
     const int64_t output_padding = 2 * padding + o.stride() - o.kernel_size();
-    transp = register_module(
-        "conv", torch::nn::ConvTranspose3d(torch::nn::ConvTranspose3dOptions(o.in_channels(), o.out_channels(), o.kernel_size())
-                                               .stride(o.stride())
-                                               .padding(padding)
-                                               .output_padding(output_padding)
-                                               .bias(o.bias())));
+    transp = register_module("conv", torch::nn::ConvTranspose3d(torch::nn::ConvTranspose3dOptions(
+                                                                    o.in_channels(), o.out_channels(), o.kernel_size())
+                                                                    .stride(o.stride())
+                                                                    .padding(padding)
+                                                                    .output_padding(output_padding)
+                                                                    .bias(o.bias())));
   } else {
-    conv = register_module("conv", torch::nn::Conv3d(torch::nn::Conv3dOptions(o.in_channels(), o.out_channels(), o.kernel_size())
-                                                         .stride(o.stride())
-                                                         .padding(padding)
-                                                         .bias(o.bias())));
+    conv = register_module(
+        "conv", torch::nn::Conv3d(torch::nn::Conv3dOptions(o.in_channels(), o.out_channels(), o.kernel_size())
+                                      .stride(o.stride())
+                                      .padding(padding)
+                                      .bias(o.bias())));
   }
 }
 
@@ -123,8 +124,8 @@ UnetrBasicBlockImpl::UnetrBasicBlockImpl(int64_t in_channels, int64_t out_channe
 torch::Tensor UnetrBasicBlockImpl::forward(torch::Tensor x) { return layer(std::move(x)); }
 
 UnetrUpBlockImpl::UnetrUpBlockImpl(int64_t in_channels, int64_t out_channels) {
-  transp_conv = register_module("transp_conv",
-                                ConvLayer(ConvOptions(in_channels, out_channels, 2).stride(2).transposed(true)));
+  transp_conv =
+      register_module("transp_conv", ConvLayer(ConvOptions(in_channels, out_channels, 2).stride(2).transposed(true)));
   conv_block = register_module("conv_block", UnetResBlock(2 * out_channels, out_channels, 3));
 }
 

@@ -51,7 +51,8 @@ torch::Tensor WindowAttentionImpl::forward(const torch::Tensor& x, const std::op
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
     if (x.is_cuda()) {
       // Fused attention with the bias (+ shift mask) as additive mask; q is already scaled.
-      auto additive = shift_mask ? (bias.unsqueeze(0) + shift_mask->narrow(0, w0, len).unsqueeze(1)) : bias.unsqueeze(0);
+      auto additive =
+          shift_mask ? (bias.unsqueeze(0) + shift_mask->narrow(0, w0, len).unsqueeze(1)) : bias.unsqueeze(0);
       attended = at::scaled_dot_product_attention(q, k, v, additive, 0.0, false, 1.0);
     }
 #endif

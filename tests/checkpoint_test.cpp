@@ -18,13 +18,13 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <sys/wait.h>
+#include <unistd.h>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <sys/wait.h>
-#include <unistd.h>
 
 using namespace swinsmt;
 namespace fs = std::filesystem;
@@ -122,12 +122,12 @@ TEST_P(TinyCheckpoint, EqualsExpectedTensors) {
 constexpr auto kZip = ContainerKind::torch_zip;
 constexpr auto kLegacy = ContainerKind::torch_legacy;
 
-INSTANTIATE_TEST_SUITE_P(
-    Fixtures, TinyCheckpoint,
-    ::testing::Values(TinyCase{"tiny.state_dict.pth", kZip, "", ""}, TinyCase{"tiny.ddp.pth", kZip, "state_dict", "module."},
-                      TinyCase{"tiny.fabric.pth", kZip, "model", ""},
-                      TinyCase{"tiny.lightning.ckpt", kZip, "state_dict", "model."},
-                      TinyCase{"tiny.legacy.pth", kLegacy, "", ""}));
+INSTANTIATE_TEST_SUITE_P(Fixtures, TinyCheckpoint,
+                         ::testing::Values(TinyCase{"tiny.state_dict.pth", kZip, "", ""},
+                                           TinyCase{"tiny.ddp.pth", kZip, "state_dict", "module."},
+                                           TinyCase{"tiny.fabric.pth", kZip, "model", ""},
+                                           TinyCase{"tiny.lightning.ckpt", kZip, "state_dict", "model."},
+                                           TinyCase{"tiny.legacy.pth", kLegacy, "", ""}));
 
 INSTANTIATE_TEST_SUITE_P(
     Generated, TinyCheckpoint,
@@ -137,8 +137,8 @@ INSTANTIATE_TEST_SUITE_P(
                       TinyCase{"tiny.subclass.pth", kZip, "", ""},
                       TinyCase{"tiny.compiled_ddp.pth", kZip, "", "module._orig_mod."},
                       TinyCase{"tiny.network.pth", kZip, "network", "net."},
-                      TinyCase{"tiny.nested.pth", kZip, "model.state_dict", ""}, TinyCase{"tiny.cuda.pth", kZip, "", ""},
-                      TinyCase{"tiny.legacy_cuda.pth", kLegacy, "", ""},
+                      TinyCase{"tiny.nested.pth", kZip, "model.state_dict", ""},
+                      TinyCase{"tiny.cuda.pth", kZip, "", ""}, TinyCase{"tiny.legacy_cuda.pth", kLegacy, "", ""},
                       TinyCase{"tiny.cuda_types.pth", kZip, "", ""},
                       TinyCase{"tiny.legacy_bigendian.pth", kLegacy, "", ""}, TinyCase{"tiny.zip64.pth", kZip, "", ""},
                       TinyCase{"tiny.deflate.pth", kZip, "", ""}, TinyCase{"tiny.bigendian.pth", kZip, "", ""},
@@ -206,7 +206,8 @@ TEST(Checkpoint, FabricModelGivesFixtureConfig) {
   EXPECT_EQ(got.num_layers_with_moe(), expected.num_layers_with_moe());
   // The relative_position_index buffers are saved as int64, everything else float32.
   for (const auto& item : ckpt.state)
-    EXPECT_EQ(item.value().scalar_type(), item.key().find("relative_position_index") != std::string::npos ? at::kLong : at::kFloat)
+    EXPECT_EQ(item.value().scalar_type(),
+              item.key().find("relative_position_index") != std::string::npos ? at::kLong : at::kFloat)
         << item.key();
 }
 
@@ -339,7 +340,8 @@ std::string pickle_error(const std::string& bytes) {
 TEST(Pickle, Protocols0And1) {
   // pickle.dumps({"a": [1, 2.5, "xé中", None, True, -5, 2**70, b"\0b"], "t": (1, 2)}, protocol=p)
   const std::string p0(
-      "(dp0\nVa\np1\n(lp2\nI1\naF2.5\naVx\xe9\\u4e2d\np3\naNaI01\naI-5\naL1180591620717411303424L\nac_codecs\nencode\np4\n"
+      "(dp0\nVa\np1\n(lp2\nI1\naF2.5\naVx\xe9\\u4e2d\np3\naNaI01\naI-5\naL1180591620717411303424L\nac_"
+      "codecs\nencode\np4\n"
       "(V\\u0000b\np5\nVlatin1\np6\ntp7\nRp8\nasVt\np9\n(I1\nI2\ntp10\ns.");
   const std::string p1 = from_hex(
       "7d71002858010000006171015d7102284b01474004000000000000580600000078c3a9e4b8ad71034e4930310a4afbffffff4c3131"
@@ -370,7 +372,10 @@ TEST(Pickle, LimitsAndMalformedInput) {
   EXPECT_TRUE(contains(pickle_error("\x80\x02" + std::string(70000, '(')), "open MARKs (limit)"));
   // A list appended to itself over and over: depth grows through the memo, not the stack.
   std::string cycle = bytes_of("\x80\x02]q\x00");
-  for (int i = 0; i < 1100; ++i) cycle += bytes_of("h\x00" "a");
+  for (int i = 0; i < 1100; ++i)
+    cycle += bytes_of(
+        "h\x00"
+        "a");
   EXPECT_TRUE(contains(pickle_error(cycle + "."), "nested more than 1000 levels"));
   EXPECT_TRUE(contains(pickle_error(std::string("\x80\x02\x8b\xff\xff\xff\xff.", 8)), "negative byte count"));
   EXPECT_TRUE(contains(pickle_error(std::string("\x80\x02\x8d\xff\xff\xff\xff\xff\xff\xff\x7f.", 12)), "truncated"));
@@ -407,12 +412,18 @@ TEST(Pickle, LimitsAndMalformedInput) {
   }
   // None, booleans, () and small ints are shared, so they do not count against the limit.
   std::string shared = "\x80\x02";
-  for (int i = 0; i < 2000; ++i) shared += "N0\x88" "0)0K\x07" "0";
+  for (int i = 0; i < 2000; ++i)
+    shared +=
+        "N0\x88"
+        "0)0K\x07"
+        "0";
   shared += "N.";
   ckpt::Unpickler us(reinterpret_cast<const uint8_t*>(shared.data()), shared.size(), "test", nullptr, small);
   EXPECT_TRUE(us.load()->is(ckpt::Kind::none));
   // A memo index of 2^32 - 1 is stored sparsely (no 4-billion-entry table).
-  const std::string sparse = bytes_of("\x80\x02Nr\xff\xff\xff\xff" "0j\xff\xff\xff\xff.");
+  const std::string sparse = bytes_of(
+      "\x80\x02Nr\xff\xff\xff\xff"
+      "0j\xff\xff\xff\xff.");
   ckpt::Unpickler u(reinterpret_cast<const uint8_t*>(sparse.data()), sparse.size(), "test");
   EXPECT_TRUE(u.load()->is(ckpt::Kind::none));
   // A 100 kB integer is kept without converting it to decimal (which would be quadratic).
@@ -421,7 +432,10 @@ TEST(Pickle, LimitsAndMalformedInput) {
   ckpt::Unpickler ub(reinterpret_cast<const uint8_t*>(big.data()), big.size(), "test");
   EXPECT_EQ(ub.load()->text, "<800000-bit integer>");
   // Unknown globals are opaque, whatever they are called with.
-  const std::string call = bytes_of("\x80\x02" "cbuiltins\neval\nX\x03\x00\x00\x00" "1+1\x85R}b.");
+  const std::string call = bytes_of(
+      "\x80\x02"
+      "cbuiltins\neval\nX\x03\x00\x00\x00"
+      "1+1\x85R}b.");
   ckpt::Unpickler uc(reinterpret_cast<const uint8_t*>(call.data()), call.size(), "test");
   const auto* o = uc.load();
   EXPECT_TRUE(o->is(ckpt::Kind::object));
@@ -457,9 +471,9 @@ void try_bytes(const std::vector<uint8_t>& bytes, const std::string& what, FuzzS
   }
 }
 
-const char* const kFuzzFiles[] = {"tiny.state_dict.pth", "tiny.ddp.pth",     "tiny.fabric.pth",
-                                  "tiny.lightning.ckpt", "tiny.legacy.pth",  "tiny.legacy_proto4.pth",
-                                  "tiny.proto5.pth",     "tiny.zip64.pth",   "tiny.deflate.pth",
+const char* const kFuzzFiles[] = {"tiny.state_dict.pth", "tiny.ddp.pth",       "tiny.fabric.pth",
+                                  "tiny.lightning.ckpt", "tiny.legacy.pth",    "tiny.legacy_proto4.pth",
+                                  "tiny.proto5.pth",     "tiny.zip64.pth",     "tiny.deflate.pth",
                                   "tiny.monai.pth",      "tiny.bigendian.pth", "tiny.legacy_bigendian.pth"};
 
 }  // namespace
@@ -515,8 +529,8 @@ TEST(CheckpointFuzz, TruncatedAndFlippedFabricModel) {
   }
   EXPECT_EQ(cuts.errors, cuts.tried);
   // Flips where structure lives: the pickle (first records) and the central directory (the end).
-  const size_t positions[] = {0,    3,    8,    20,   26,   28,   30,   40,   64,   70,   80,   100,  120,  140,
-                              150,  200,  300,  333,  400,  512,  600,  640,  700,  800,  1000, 1200, 1500, 2000,
+  const size_t positions[] = {0,    3,    8,    20,   26,   28,   30,   40,    64,    70,    80,    100,  120,  140,
+                              150,  200,  300,  333,  400,  512,  600,  640,   700,   800,   1000,  1200, 1500, 2000,
                               3000, 4000, 5000, 6000, 7000, 8000, 9000, 10000, 12000, 15000, 20000, 30000};
   for (const size_t pos : positions) {
     auto copy = bytes;
@@ -529,8 +543,8 @@ TEST(CheckpointFuzz, TruncatedAndFlippedFabricModel) {
     byte = static_cast<uint8_t>(~byte);
     try_bytes(copy, "fabric byte " + std::to_string(bytes.size() - back), flips);
   }
-  std::cout << "[ fuzz     ] fabric model: " << cuts.tried << " cut points, " << flips.tried << " flips (" << flips.errors
-            << " errors, " << flips.results << " read)\n";
+  std::cout << "[ fuzz     ] fabric model: " << cuts.tried << " cut points, " << flips.tried << " flips ("
+            << flips.errors << " errors, " << flips.results << " read)\n";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -539,8 +553,9 @@ TEST(CheckpointFuzz, TruncatedAndFlippedFabricModel) {
 TEST(CliInspect, FabricCheckpointText) {
   const auto run = run_cli("inspect " + ckpt_path("smt_f12_v2_e4.fabric.pth"));
   ASSERT_EQ(run.code, 0) << run.output;
-  for (const char* part : {"torch.save zip", "under \"model\"", "tensors:     257", "feature 12", "heads [3, 6, 12, 24]",
-                           "moe 4 experts in the last 3 stage(s)", "step -> int 1234", "optimizer -> dict (2 keys"})
+  for (const char* part :
+       {"torch.save zip", "under \"model\"", "tensors:     257", "feature 12", "heads [3, 6, 12, 24]",
+        "moe 4 experts in the last 3 stage(s)", "step -> int 1234", "optimizer -> dict (2 keys"})
     EXPECT_TRUE(contains(run.output, part)) << part << "\n" << run.output;
 }
 
@@ -569,8 +584,8 @@ TEST(CliInspect, Json) {
 }
 
 TEST(CliInspect, EveryTinyFileAndInferenceFailure) {
-  for (const char* file : {"tiny.state_dict.pth", "tiny.ddp.pth", "tiny.fabric.pth", "tiny.lightning.ckpt", "tiny.legacy.pth",
-                           "tiny.expected.safetensors"}) {
+  for (const char* file : {"tiny.state_dict.pth", "tiny.ddp.pth", "tiny.fabric.pth", "tiny.lightning.ckpt",
+                           "tiny.legacy.pth", "tiny.expected.safetensors"}) {
     const auto run = run_cli("inspect " + ckpt_path(file));
     EXPECT_EQ(run.code, 0) << file << "\n" << run.output;
     EXPECT_TRUE(contains(run.output, "tensors:     12")) << run.output;

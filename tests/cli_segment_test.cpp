@@ -47,7 +47,8 @@ TEST(CliSegment, MultilabelMasksSubsetStatisticsPreview) {
   auto run = test::run_swinsmt(fast(ct_path, dir / "ml/labels.nii.gz") + " --statistics --preview");
   ASSERT_EQ(run.code, 0) << run.output;
   EXPECT_NE(run.output.find("peak memory"), std::string::npos) << run.output;
-  EXPECT_EQ(test::list_files(dir / "ml"), (std::vector<std::string>{"labels.nii.gz", "preview.png", "statistics.json"}));
+  EXPECT_EQ(test::list_files(dir / "ml"),
+            (std::vector<std::string>{"labels.nii.gz", "preview.png", "statistics.json"}));
   const auto ct = io::read_nifti(ct_path);
   const auto ml = io::read_nifti(dir / "ml/labels.nii.gz");
   EXPECT_EQ(ml.data.scalar_type(), at::kByte);
@@ -104,7 +105,8 @@ TEST(CliSegment, LasInputKeepsItsOrientationAndMatchesOfficialLabels) {
   const auto las_reference = io::read_nifti(test::data_path("example_seg_dicom.nii.gz"));
   ASSERT_EQ(io::axis_codes(las_reference.affine), "LAS");
   at::Tensor affine = ras.affine.clone();
-  affine.select(1, 3).slice(0, 0, 3).add_(affine.select(1, 0).slice(0, 0, 3) * static_cast<double>(ras.data.size(0) - 1));
+  affine.select(1, 3).slice(0, 0, 3).add_(affine.select(1, 0).slice(0, 0, 3) *
+                                          static_cast<double>(ras.data.size(0) - 1));
   affine.select(1, 0).neg_();
   io::NiftiGeometry g = las_reference.geometry;
   g.sform = affine;
@@ -147,8 +149,8 @@ TEST(CliSegment, FolderOfInputsWritesOneLabelMapEach) {
   const auto run = test::run_swinsmt(fast(dir / "in", dir / "out") + " --statistics");
   ASSERT_EQ(run.code, 0) << run.output;
   EXPECT_NE(run.output.find("segmented 2 volumes"), std::string::npos) << run.output;
-  EXPECT_EQ(test::list_files(dir / "out"), (std::vector<std::string>{"first.nii.gz", "first_statistics.json", "second.nii.gz",
-                                                                      "second_statistics.json"}));
+  EXPECT_EQ(test::list_files(dir / "out"), (std::vector<std::string>{"first.nii.gz", "first_statistics.json",
+                                                                     "second.nii.gz", "second_statistics.json"}));
   EXPECT_TRUE(at::equal(io::read_nifti(dir / "out/first.nii.gz").data, io::read_nifti(dir / "out/second.nii.gz").data));
 }
 
@@ -161,7 +163,8 @@ TEST(CliSegment, BadInputsFailClearlyAndLeaveNothing) {
   { std::ofstream(dir / "plain_file") << "x"; }
   fs::create_directories(dir / "empty_folder");
   const std::vector<Case> cases = {
-      {fast(ct, dir / "out.nii.gz") + " --roi-subset liver livr", "unknown structure name \"livr\"; closest known names: liver"},
+      {fast(ct, dir / "out.nii.gz") + " --roi-subset liver livr",
+       "unknown structure name \"livr\"; closest known names: liver"},
       {fast(dir / "missing.nii.gz", dir / "out.nii.gz"), "missing.nii.gz: no such file or folder"},
       {fast(test::data_path("bad/image_2d.nii.gz"), dir / "out.nii.gz"), "is a 2-D image (10 x 12)"},
       {fast(test::data_path("bad/image_4d.nii.gz"), dir / "out.nii.gz"), "is a 4-D image (6 x 5 x 4 x 3)"},

@@ -7,10 +7,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <sys/wait.h>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sys/wait.h>
 
 using namespace swinsmt;
 namespace fs = std::filesystem;
@@ -98,24 +98,29 @@ TEST(CliErrors, OneClearSentenceAndNonZeroExit) {
   none.insert("x", at::zeros({1}));
   write_safetensors(dir / "no_input.safetensors", none);
 
-  auto r = run_cli("forward --weights " + weights + " --input " + (dir / "bad_shape.safetensors") + " --output " + (dir / "o.safetensors"));
+  auto r = run_cli("forward --weights " + weights + " --input " + (dir / "bad_shape.safetensors") + " --output " +
+                   (dir / "o.safetensors"));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.output.find("divisible by 32"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(dir / "o.safetensors"));
 
-  r = run_cli("forward --weights " + weights + " --input " + (dir / "no_input.safetensors") + " --output " + (dir / "o.safetensors"));
+  r = run_cli("forward --weights " + weights + " --input " + (dir / "no_input.safetensors") + " --output " +
+              (dir / "o.safetensors"));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.output.find("no tensor named \"input\""), std::string::npos) << r.output;
 
-  r = run_cli("forward --weights " + (dir / "missing.pth") + " --input " + (dir / "no_input.safetensors") + " --output " + (dir / "o.safetensors"));
+  r = run_cli("forward --weights " + (dir / "missing.pth") + " --input " + (dir / "no_input.safetensors") +
+              " --output " + (dir / "o.safetensors"));
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.output.find("missing.pth"), std::string::npos) << r.output;
 
-  r = run_cli("forward --weights " + (dir / "no_input.safetensors") + " --input " + (dir / "no_input.safetensors") + " --output " + (dir / "o.safetensors"));
+  r = run_cli("forward --weights " + (dir / "no_input.safetensors") + " --input " + (dir / "no_input.safetensors") +
+              " --output " + (dir / "o.safetensors"));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.output.find("swinViT.patch_embed.proj.weight"), std::string::npos) << r.output;
 
-  r = run_cli("forward --weights " + weights + " --input " + (dir / "no_input.safetensors") + " --output " + (dir / "o.safetensors") + " --device tpu");
+  r = run_cli("forward --weights " + weights + " --input " + (dir / "no_input.safetensors") + " --output " +
+              (dir / "o.safetensors") + " --device tpu");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.output.find("tpu"), std::string::npos) << r.output;
 }

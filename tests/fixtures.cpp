@@ -18,13 +18,12 @@ Fixture::Fixture(const std::string& relative) : path_(data_path(relative)), cont
   const auto it = content_.metadata.find("aliases");
   if (it != content_.metadata.end()) {
     const auto aliases = nlohmann::json::parse(it->second);
-    for (auto entry = aliases.begin(); entry != aliases.end(); ++entry) aliases_[entry.key()] = entry.value().get<std::string>();
+    for (auto entry = aliases.begin(); entry != aliases.end(); ++entry)
+      aliases_[entry.key()] = entry.value().get<std::string>();
   }
 }
 
-bool Fixture::has(const std::string& name) const {
-  return content_.tensors.contains(name) || aliases_.count(name) > 0;
-}
+bool Fixture::has(const std::string& name) const { return content_.tensors.contains(name) || aliases_.count(name) > 0; }
 
 const at::Tensor& Fixture::at(const std::string& name) const {
   const auto alias = aliases_.find(name);

@@ -45,6 +45,7 @@ SwinSMTOptions options_from_config_json(const std::string& json_text);
 double max_abs_error(const at::Tensor& actual, const at::Tensor& expected);
 
 /// Asserts shape equality and max |actual - expected| <= tolerance, printing the error either way.
-void expect_close(const std::string& what, const at::Tensor& actual, const at::Tensor& expected, double tolerance = 1e-4);
+void expect_close(const std::string& what, const at::Tensor& actual, const at::Tensor& expected,
+                  double tolerance = 1e-4);
 
 }  // namespace swinsmt::test

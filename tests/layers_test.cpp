@@ -131,7 +131,8 @@ TEST_P(SoftMoECase, MatchesOfficialWithBothKernels) {
       load_state_dict(*moe, weights, true, GetParam());
       std::optional<at::Tensor> mask;
       if (fx.has("mask")) mask = fx.at("mask");
-      const auto label = GetParam() + (kernel == MoeKernel::reference ? " reference" : " chunked") + " chunk " + std::to_string(chunk);
+      const auto label =
+          GetParam() + (kernel == MoeKernel::reference ? " reference" : " chunked") + " chunk " + std::to_string(chunk);
       expect_close(label, moe->forward(fx.at("input"), mask), fx.at("output"));
     }
   }

@@ -86,9 +86,11 @@ TEST(LoadStateDict, ReportsEveryProblemTogether) {
   auto state = module_state_dict(*model);
   StateDict broken;
   for (const auto& item : state) {
-    if (item.key() == "encoder1.layer.conv1.conv.weight") continue;                  // missing
-    if (item.key() == "out.conv.conv.weight") broken.insert(item.key(), at::zeros({4, 12, 1, 1, 1}));  // wrong shape
-    else broken.insert(item.key(), item.value());
+    if (item.key() == "encoder1.layer.conv1.conv.weight") continue;  // missing
+    if (item.key() == "out.conv.conv.weight")
+      broken.insert(item.key(), at::zeros({4, 12, 1, 1, 1}));  // wrong shape
+    else
+      broken.insert(item.key(), item.value());
   }
   broken.insert("extra.weight", at::zeros({2}));  // unexpected
   try {
@@ -99,7 +101,9 @@ TEST(LoadStateDict, ReportsEveryProblemTogether) {
     EXPECT_NE(msg.find("ckpt.pth"), std::string::npos) << msg;
     EXPECT_NE(msg.find("encoder1.layer.conv1.conv.weight"), std::string::npos) << msg;
     EXPECT_NE(msg.find("extra.weight"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("out.conv.conv.weight: expected [3, 12, 1, 1, 1] Float, got [4, 12, 1, 1, 1] Float"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("out.conv.conv.weight: expected [3, 12, 1, 1, 1] Float, got [4, 12, 1, 1, 1] Float"),
+              std::string::npos)
+        << msg;
   }
   const auto report = load_state_dict(*model, broken, false);
   EXPECT_EQ(report.missing.size(), 1u);

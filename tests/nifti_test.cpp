@@ -29,7 +29,8 @@ at::Tensor matrix(const nlohmann::json& rows) {
   return t;
 }
 
-void expect_matrix_near(const at::Tensor& actual, const at::Tensor& expected, double tolerance, const std::string& what) {
+void expect_matrix_near(const at::Tensor& actual, const at::Tensor& expected, double tolerance,
+                        const std::string& what) {
   const double error = (actual - expected).abs().max().item<double>();
   EXPECT_LE(error, tolerance) << what << "\nactual\n" << actual << "\nexpected\n" << expected;
 }
@@ -63,7 +64,8 @@ TEST_P(NiftiMatchesNibabel, DataAffineAndHeader) {
   for (int d = 0; d < 3; ++d) EXPECT_NEAR(v.spacing[d], zooms[d], 1e-6);
 }
 
-INSTANTIATE_TEST_SUITE_P(Files, NiftiMatchesNibabel, ::testing::Values("example_ct_sm.nii.gz", "example_seg_dicom.nii.gz"));
+INSTANTIATE_TEST_SUITE_P(Files, NiftiMatchesNibabel,
+                         ::testing::Values("example_ct_sm.nii.gz", "example_seg_dicom.nii.gz"));
 
 class NiftiRoundTrip : public ::testing::TestWithParam<std::tuple<int, std::string>> {};
 
@@ -76,9 +78,12 @@ TEST_P(NiftiRoundTrip, KeepsDataAffineCodesAndUnits) {
   g.sform_code = 4;
   // An oblique, LPS-like qform (a proper rotation, as a quaternion can hold) and a different sform.
   const double c = std::cos(0.3), s = std::sin(0.3);
-  g.qform = at::tensor({-c * 0.8, -s * 0.9, 0.0, 12.5, s * 0.8, -c * 0.9, 0.0, -7.25, 0.0, 0.0, 2.5, 101.0, 0.0, 0.0, 0.0, 1.0},
-                       at::kDouble).view({4, 4});
-  g.sform = at::tensor({0.7, 0.1, 0.0, -3.0, 0.0, 0.9, 0.2, 4.0, 0.05, 0.0, 2.4, 5.0, 0.0, 0.0, 0.0, 1.0}, at::kDouble).view({4, 4});
+  g.qform = at::tensor({-c * 0.8, -s * 0.9, 0.0, 12.5, s * 0.8, -c * 0.9, 0.0, -7.25, 0.0, 0.0, 2.5, 101.0, 0.0, 0.0,
+                        0.0, 1.0},
+                       at::kDouble)
+                .view({4, 4});
+  g.sform = at::tensor({0.7, 0.1, 0.0, -3.0, 0.0, 0.9, 0.2, 4.0, 0.05, 0.0, 2.4, 5.0, 0.0, 0.0, 0.0, 1.0}, at::kDouble)
+                .view({4, 4});
   g.pixdim = {0.8, 0.9, 2.5};
   g.xyz_units = 2;   // mm
   g.time_units = 8;  // seconds
@@ -121,14 +126,17 @@ TEST(Nifti, QformUsedWhenSformCodeIsZeroAndUnitsConvertedToMm) {
   io::NiftiGeometry g;
   g.qform_code = 1;
   g.sform_code = 0;
-  g.qform = at::tensor({0.002, 0.0, 0.0, 0.1, 0.0, 0.002, 0.0, 0.2, 0.0, 0.0, 0.003, 0.3, 0.0, 0.0, 0.0, 1.0}, at::kDouble).view({4, 4});
+  g.qform =
+      at::tensor({0.002, 0.0, 0.0, 0.1, 0.0, 0.002, 0.0, 0.2, 0.0, 0.0, 0.003, 0.3, 0.0, 0.0, 0.0, 1.0}, at::kDouble)
+          .view({4, 4});
   g.sform = at::eye(4, at::kDouble) * 5;
   g.pixdim = {0.002, 0.002, 0.003};
   g.xyz_units = 1;  // metres
   io::write_nifti(dir / "m.nii", at::zeros({3, 3, 3}, at::kFloat), g);
   const auto v = io::read_nifti(dir / "m.nii");
   const at::Tensor expected_mm =
-      at::tensor({2.0, 0.0, 0.0, 100.0, 0.0, 2.0, 0.0, 200.0, 0.0, 0.0, 3.0, 300.0, 0.0, 0.0, 0.0, 1.0}, at::kDouble).view({4, 4});
+      at::tensor({2.0, 0.0, 0.0, 100.0, 0.0, 2.0, 0.0, 200.0, 0.0, 0.0, 3.0, 300.0, 0.0, 0.0, 0.0, 1.0}, at::kDouble)
+          .view({4, 4});
   expect_matrix_near(v.affine, expected_mm, 1e-4, "affine in mm (float32 metres in the file)");
   EXPECT_NEAR(v.spacing[2], 3.0, 1e-6);
 }
@@ -151,7 +159,8 @@ TEST(Nifti, BadInputsGiveClearErrors) {
     std::ifstream in(test::data_path("example_ct_sm.nii.gz"), std::ios::binary);
     std::vector<char> bytes(full / 2);
     in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    std::ofstream(dir / "truncated.nii.gz", std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    std::ofstream(dir / "truncated.nii.gz", std::ios::binary)
+        .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   }
   EXPECT_NE(error_of([&] { io::read_nifti(dir / "truncated.nii.gz"); }).find("truncated.nii.gz"), std::string::npos);
 }

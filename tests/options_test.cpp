@@ -34,9 +34,7 @@ TEST(OptionsTest, RejectsBadValuesNamingArgumentAndValue) {
   expect_error([] { parse_merging("merge"); }, {"merging", "merge"});
 }
 
-TEST(OptionsTest, ConstructorValidates) {
-  EXPECT_THROW(SwinSMT(small().feature_size(18)), Error);
-}
+TEST(OptionsTest, ConstructorValidates) { EXPECT_THROW(SwinSMT(small().feature_size(18)), Error); }
 
 TEST(OptionsTest, InputShapeIsChecked) {
   SwinSMT model(small());
@@ -56,6 +54,7 @@ TEST(OptionsTest, MoeStagesFollowOfficialRule) {
 
 TEST(OptionsTest, OfficialReadmeConfigurationParameterCount) {
   // Official README configuration: 83,628,616 parameters (official count, not ours).
-  SwinSMT model(SwinSMTOptions(1, 118).feature_size(48).use_v2(true).use_moe(true).num_experts(4).num_layers_with_moe(3));
+  SwinSMT model(
+      SwinSMTOptions(1, 118).feature_size(48).use_v2(true).use_moe(true).num_experts(4).num_layers_with_moe(3));
   EXPECT_EQ(parameter_count(*model), 83628616);
 }

@@ -13,7 +13,8 @@ using namespace swinsmt;
 
 namespace {
 std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("swinsmt_test_" + std::to_string(::getpid()) + "_" + name)).string();
+  return (std::filesystem::temp_directory_path() / ("swinsmt_test_" + std::to_string(::getpid()) + "_" + name))
+      .string();
 }
 std::vector<uint8_t> make_file(const std::string& header, size_t data_bytes) {
   std::vector<uint8_t> bytes(8 + header.size() + data_bytes, 0);
@@ -65,11 +66,14 @@ TEST(SafetensorsTest, RoundTripKeepsValuesDtypesAndMetadata) {
 }
 
 TEST(SafetensorsTest, HostileHeadersGiveClearErrors) {
-  expect_parse_error("{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 8, "outside the data section");
+  expect_parse_error("{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 8,
+                     "outside the data section");
   expect_parse_error("{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,16]}}", 16, "needs 12 bytes");
   expect_parse_error("{\"a\":{\"dtype\":\"U32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4, "dtype \"U32\"");
-  expect_parse_error("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
-                     "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[2,6]}}", 8, "overlap");
+  expect_parse_error(
+      "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+      "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[2,6]}}",
+      8, "overlap");
   expect_parse_error("{\"a\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904, 4],\"data_offsets\":[0,4]}}", 4,
                      "larger than the file");
   expect_parse_error("{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", 4, "non-negative");

@@ -2,13 +2,13 @@
 
 #include "test_paths.hpp"
 
+#include <sys/wait.h>
+#include <unistd.h>
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <sys/wait.h>
-#include <unistd.h>
 
 namespace swinsmt::test {
 
@@ -23,7 +23,9 @@ std::string example_weights() {
 
 ScratchDir::ScratchDir(const std::string& tag) {
   static int counter = 0;
-  path_ = (fs::temp_directory_path() / ("swinsmt_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++))).string();
+  path_ = (fs::temp_directory_path() /
+           ("swinsmt_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++)))
+              .string();
   fs::remove_all(path_);
   fs::create_directories(path_);
 }
@@ -37,7 +39,8 @@ std::string ScratchDir::operator/(const std::string& name) const { return (fs::p
 
 CliRun run_swinsmt(const std::string& args) {
   static int counter = 0;
-  const fs::path log = fs::temp_directory_path() / ("swinsmt_run_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".log");
+  const fs::path log = fs::temp_directory_path() /
+                       ("swinsmt_run_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".log");
   const std::string cmd = std::string(SWINSMT_CLI_PATH) + " " + args + " > " + log.string() + " 2>&1 < /dev/null";
   const int status = std::system(cmd.c_str());
   std::ifstream in(log);

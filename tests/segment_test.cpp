@@ -74,7 +74,8 @@ TEST(Segment, ExampleCtMatchesOfficialMonaiPipeline) {
   EXPECT_GE(match, 0.9999);
 }
 
-class SegmentReoriented : public ::testing::TestWithParam<std::tuple<std::vector<int64_t>, std::vector<int64_t>, std::string>> {};
+class SegmentReoriented
+    : public ::testing::TestWithParam<std::tuple<std::vector<int64_t>, std::vector<int64_t>, std::string>> {};
 
 TEST_P(SegmentReoriented, SameLabelsStoredInInputOrientation) {
   const auto& [perm, flips, codes] = GetParam();
@@ -96,7 +97,8 @@ TEST_P(SegmentReoriented, SameLabelsStoredInInputOrientation) {
 INSTANTIATE_TEST_SUITE_P(Storage, SegmentReoriented,
                          // A flip and a permutation together (LAS alone is covered by the CLI test); RAS by
                          // ExampleCtMatchesOfficialMonaiPipeline. Each case costs nine 64^3 windows.
-                         ::testing::Values(std::make_tuple(std::vector<int64_t>{2, 0, 1}, std::vector<int64_t>{1}, "SLA")));
+                         ::testing::Values(std::make_tuple(std::vector<int64_t>{2, 0, 1}, std::vector<int64_t>{1},
+                                                           "SLA")));
 
 TEST(Segment, ResampledRunReturnsLabelsOnTheInputGrid) {
   SegmentOptions options = reference_options();

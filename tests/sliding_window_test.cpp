@@ -38,8 +38,10 @@ std::vector<int64_t> starts_along(const std::vector<std::vector<int64_t>>& start
 TEST(SlidingWindow, IssueExamplePositions) {
   // 200 voxels, roi 96: starts 0, 72, 104 at overlap 0.25 and 0, 48, 96, 104 at 0.5 (MONAI's values).
   const std::vector<int64_t> image{200, 200, 200}, roi{96, 96, 96};
-  EXPECT_EQ(starts_along(window_starts(image, roi, scan_interval(image, roi, 0.25)), 0), (std::vector<int64_t>{0, 72, 104}));
-  EXPECT_EQ(starts_along(window_starts(image, roi, scan_interval(image, roi, 0.5)), 2), (std::vector<int64_t>{0, 48, 96, 104}));
+  EXPECT_EQ(starts_along(window_starts(image, roi, scan_interval(image, roi, 0.25)), 0),
+            (std::vector<int64_t>{0, 72, 104}));
+  EXPECT_EQ(starts_along(window_starts(image, roi, scan_interval(image, roi, 0.5)), 2),
+            (std::vector<int64_t>{0, 48, 96, 104}));
 }
 
 TEST(SlidingWindow, StartsMatchMonaiDensePatchSlices) {
@@ -62,13 +64,14 @@ TEST(SlidingWindow, StartsMatchMonaiDensePatchSlices) {
 TEST(SlidingWindow, ImportanceMapsMatchMonai) {
   for (const auto& size : std::vector<std::vector<int64_t>>{{7, 9, 11}, {8, 5, 6}, {16, 31, 64}, {3, 1, 2}}) {
     std::string key = std::to_string(size[0]) + "x" + std::to_string(size[1]) + "x" + std::to_string(size[2]);
-    for (const auto& [mode, name] : {std::pair{BlendMode::gaussian, "gaussian"}, std::pair{BlendMode::constant, "constant"}}) {
+    for (const auto& [mode, name] :
+         {std::pair{BlendMode::gaussian, "gaussian"}, std::pair{BlendMode::constant, "constant"}}) {
       const at::Tensor expected = reference().at(std::string("importance.") + name + "." + key);
       const at::Tensor actual = importance_map(size, mode);
       ASSERT_EQ(actual.sizes(), expected.sizes());
       // Same float32 operations in the same order: identical bits.
-      EXPECT_TRUE(at::equal(actual, expected)) << name << " " << key << " max error "
-                                               << (actual - expected).abs().max().item<double>();
+      EXPECT_TRUE(at::equal(actual, expected))
+          << name << " " << key << " max error " << (actual - expected).abs().max().item<double>();
     }
   }
 }
@@ -94,7 +97,8 @@ TEST(SlidingWindow, WholeInferenceMatchesMonai) {
     const std::vector<int64_t> spatial(input.sizes().begin() + 2, input.sizes().end());
     EXPECT_EQ(last_total, inferer.window_count(spatial)) << name;
     EXPECT_EQ(last_done, last_total) << name;
-    EXPECT_EQ(calls, 1 + (last_total + options.sw_batch_size - 1) / options.sw_batch_size) << name;  // + the (0, total) call
+    EXPECT_EQ(calls, 1 + (last_total + options.sw_batch_size - 1) / options.sw_batch_size)
+        << name;  // + the (0, total) call
     test::expect_close(name, actual, reference().at(name + ".output"), 1e-6);
     ++checked;
   }

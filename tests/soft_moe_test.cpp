@@ -47,8 +47,7 @@ TEST(SoftMoEKernels, ChunkedEqualsReferenceOnOddSizes) {
       {1, 4096, 24, 4, 512, false},  // stage 2 of a 64^3 window, feature 12
       {2, 1001, 16, 3, 100, false},  // padding (1001 % 3 != 0), chunk not dividing the slots
       {3, 777, 32, 4, 64, true},     // batch > 1, user mask, padding
-      {2, 50, 8, 5, 7, true},
-      {1, 97, 12, 1, 1000, false},   // one expert, chunk larger than the slot count
+      {2, 50, 8, 5, 7, true},       {1, 97, 12, 1, 1000, false},  // one expert, chunk larger than the slot count
   };
   for (const auto& c : cases) {
     const auto g = kernel_gaps(c.batch, c.tokens, c.dim, c.experts, c.chunk, c.mask);

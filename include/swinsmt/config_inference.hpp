@@ -15,8 +15,8 @@ namespace swinsmt {
 /// What the caller knows better than the weights. Unset fields keep the inferred or default value;
 /// a set field that contradicts the weights is an error.
 struct ConfigOverrides {
-  std::optional<Merging> downsample;       ///< default Merging::v1 ("merging")
-  std::optional<bool> normalize;           ///< default true
+  std::optional<Merging> downsample;  ///< default Merging::v1 ("merging")
+  std::optional<bool> normalize;      ///< default true
   std::optional<int64_t> in_channels, out_channels, feature_size, num_experts;
   std::optional<bool> use_v2, use_moe;
   std::optional<std::vector<int64_t>> img_size;

@@ -12,10 +12,10 @@
 namespace swinsmt {
 
 struct LoadOptions {
-  ConfigOverrides config;                   ///< merging version, normalize, and checks
-  bool strict = true;                       ///< every model key must be present with its shape
+  ConfigOverrides config;  ///< merging version, normalize, and checks
+  bool strict = true;      ///< every model key must be present with its shape
   c10::Device device = c10::Device(c10::kCPU);
-  c10::ScalarType dtype = c10::kFloat;      ///< parameter dtype (float32, float16, bfloat16)
+  c10::ScalarType dtype = c10::kFloat;  ///< parameter dtype (float32, float16, bfloat16)
 };
 
 struct LoadedModel {

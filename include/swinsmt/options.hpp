@@ -21,15 +21,12 @@ Merging parse_merging(const std::string& name);
 const char* merging_name(Merging merging);
 
 struct SwinSMTOptions {
-  SwinSMTOptions(int64_t in_channels, int64_t out_channels)
-      : in_channels_(in_channels), out_channels_(out_channels) {}
+  SwinSMTOptions(int64_t in_channels, int64_t out_channels) : in_channels_(in_channels), out_channels_(out_channels) {}
 
   /// Number of Swin stages (always 4).
   static constexpr int64_t kNumStages = 4;
   /// True if stage `stage` (0-based) uses the Soft MoE instead of the MLP (official rule).
-  bool stage_uses_moe(int64_t stage) const {
-    return use_moe_ && (kNumStages - stage) <= num_layers_with_moe_;
-  }
+  bool stage_uses_moe(int64_t stage) const { return use_moe_ && (kNumStages - stage) <= num_layers_with_moe_; }
 
   // TORCH_ARG declares a public accessor pair and a private member: keep it last.
 
@@ -61,7 +58,6 @@ struct SwinSMTOptions {
   TORCH_ARG(bool, use_moe) = false;
   TORCH_ARG(int64_t, num_layers_with_moe) = 2;
   TORCH_ARG(int64_t, num_experts) = 4;
-
 };
 
 /// Checks every option like the official constructor does, and more (sizes, heads, lengths).

@@ -10,11 +10,11 @@ namespace swinsmt {
 
 struct RuntimeInfo {
   std::string swinsmt_version;
-  std::string torch_version;       ///< LibTorch the library was built against
-  std::string blas_library;        ///< resolved path of the loaded BLAS, or "" if none is mapped
-  bool reference_blas = false;     ///< true when that library is the slow reference BLAS
-  int threads = 0;                 ///< intra-op threads (at::get_num_threads)
-  unsigned hardware_threads = 0;   ///< std::thread::hardware_concurrency
+  std::string torch_version;      ///< LibTorch the library was built against
+  std::string blas_library;       ///< resolved path of the loaded BLAS, or "" if none is mapped
+  bool reference_blas = false;    ///< true when that library is the slow reference BLAS
+  int threads = 0;                ///< intra-op threads (at::get_num_threads)
+  unsigned hardware_threads = 0;  ///< std::thread::hardware_concurrency
   int cuda_devices = 0;
   std::vector<std::string> warnings;
 };

@@ -19,7 +19,7 @@ namespace swinsmt {
 enum class AccumulateOn {
   automatic,  ///< the compute device when they take at most 4 GiB there, else the CPU
   cpu,
-  device,     ///< the compute device
+  device,  ///< the compute device
 };
 
 struct SegmentOptions {
@@ -39,10 +39,10 @@ struct SegmentOptions {
 struct Segmentation {
   /// (i, j, k) uint8 on the CPU, in the input grid: 0 background, 1..out_channels-1 structures.
   at::Tensor labels;
-  std::string input_axis_codes;      ///< orientation of the input ("RAS", "LAS", ...)
+  std::string input_axis_codes;         ///< orientation of the input ("RAS", "LAS", ...)
   std::array<int64_t, 3> model_grid{};  ///< RAS grid the network saw
-  int64_t windows = 0;               ///< sliding windows run
-  double seconds = 0;                ///< wall time of segment()
+  int64_t windows = 0;                  ///< sliding windows run
+  double seconds = 0;                   ///< wall time of segment()
 };
 
 /// Checks options that do not depend on the model: ROI sizes (1 or 3 values, each >= 64 and

@@ -79,10 +79,11 @@ class SoftMoEImpl : public torch::nn::Module {
 
   SoftMoEOptions options;
   RMSNorm norm{nullptr};
+
  private:
   at::Tensor run_expert(int64_t index, const at::Tensor& slots);
-  at::Tensor reference_forward(const at::Tensor& x, const at::Tensor& slot_embeds, const std::optional<at::Tensor>& mask,
-                               const at::Tensor& slot_valid, int64_t seq_len);
+  at::Tensor reference_forward(const at::Tensor& x, const at::Tensor& slot_embeds,
+                               const std::optional<at::Tensor>& mask, const at::Tensor& slot_valid, int64_t seq_len);
   at::Tensor chunked_forward(const at::Tensor& x, const at::Tensor& slot_embeds, const std::optional<at::Tensor>& mask,
                              const at::Tensor& slot_valid, int64_t seq_len);
 

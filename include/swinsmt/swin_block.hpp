@@ -32,8 +32,8 @@ class SwinBlockImpl : public torch::nn::Module {
   SwinBlockOptions options;
   torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};
   WindowAttention attn{nullptr};
-  MLPBlock mlp{nullptr};   ///< set when !use_moe
-  SoftMoE moe{nullptr};    ///< set when use_moe (registered as "mlp", the official name)
+  MLPBlock mlp{nullptr};  ///< set when !use_moe
+  SoftMoE moe{nullptr};   ///< set when use_moe (registered as "mlp", the official name)
 
  private:
   torch::Tensor attention_part(const torch::Tensor& x, const std::optional<torch::Tensor>& shift_mask);

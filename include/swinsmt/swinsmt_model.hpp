@@ -32,10 +32,8 @@ class SwinSMTImpl : public torch::nn::Module {
 
   SwinSMTOptions options;
   SwinTransformer swinViT{nullptr};
-  UnetrBasicBlock encoder1{nullptr}, encoder2{nullptr}, encoder3{nullptr}, encoder4{nullptr},
-      encoder10{nullptr};
-  UnetrUpBlock decoder5{nullptr}, decoder4{nullptr}, decoder3{nullptr}, decoder2{nullptr},
-      decoder1{nullptr};
+  UnetrBasicBlock encoder1{nullptr}, encoder2{nullptr}, encoder3{nullptr}, encoder4{nullptr}, encoder10{nullptr};
+  UnetrUpBlock decoder5{nullptr}, decoder4{nullptr}, decoder3{nullptr}, decoder2{nullptr}, decoder1{nullptr};
   UnetOutBlock out{nullptr};
 
  private:

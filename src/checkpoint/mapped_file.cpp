@@ -3,12 +3,12 @@
 #include <swinsmt/error.hpp>
 #include <swinsmt/file_io.hpp>
 
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstring>
 
 namespace swinsmt::ckpt {
 

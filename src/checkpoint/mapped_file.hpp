@@ -22,8 +22,8 @@ class MappedFile {
  private:
   const uint8_t* data_ = nullptr;
   uint64_t size_ = 0;
-  void* mapping_ = nullptr;       // when mapped
-  std::vector<uint8_t> buffer_;   // when read (pipes, special files)
+  void* mapping_ = nullptr;      // when mapped
+  std::vector<uint8_t> buffer_;  // when read (pipes, special files)
 };
 
 }  // namespace swinsmt::ckpt

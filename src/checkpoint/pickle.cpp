@@ -12,94 +12,175 @@ namespace {
 
 const char* opcode_name(uint8_t op) {
   switch (op) {
-    case '(': return "MARK";
-    case '.': return "STOP";
-    case '0': return "POP";
-    case '1': return "POP_MARK";
-    case '2': return "DUP";
-    case 'F': return "FLOAT";
-    case 'I': return "INT";
-    case 'J': return "BININT";
-    case 'K': return "BININT1";
-    case 'L': return "LONG";
-    case 'M': return "BININT2";
-    case 'N': return "NONE";
-    case 'P': return "PERSID";
-    case 'Q': return "BINPERSID";
-    case 'R': return "REDUCE";
-    case 'S': return "STRING";
-    case 'T': return "BINSTRING";
-    case 'U': return "SHORT_BINSTRING";
-    case 'V': return "UNICODE";
-    case 'X': return "BINUNICODE";
-    case 'a': return "APPEND";
-    case 'b': return "BUILD";
-    case 'c': return "GLOBAL";
-    case 'd': return "DICT";
-    case '}': return "EMPTY_DICT";
-    case 'e': return "APPENDS";
-    case 'g': return "GET";
-    case 'h': return "BINGET";
-    case 'i': return "INST";
-    case 'j': return "LONG_BINGET";
-    case 'l': return "LIST";
-    case ']': return "EMPTY_LIST";
-    case 'o': return "OBJ";
-    case 'p': return "PUT";
-    case 'q': return "BINPUT";
-    case 'r': return "LONG_BINPUT";
-    case 's': return "SETITEM";
-    case 't': return "TUPLE";
-    case ')': return "EMPTY_TUPLE";
-    case 'u': return "SETITEMS";
-    case 'G': return "BINFLOAT";
-    case 'B': return "BINBYTES";
-    case 'C': return "SHORT_BINBYTES";
-    case 0x80: return "PROTO";
-    case 0x81: return "NEWOBJ";
-    case 0x82: return "EXT1";
-    case 0x83: return "EXT2";
-    case 0x84: return "EXT4";
-    case 0x85: return "TUPLE1";
-    case 0x86: return "TUPLE2";
-    case 0x87: return "TUPLE3";
-    case 0x88: return "NEWTRUE";
-    case 0x89: return "NEWFALSE";
-    case 0x8a: return "LONG1";
-    case 0x8b: return "LONG4";
-    case 0x8c: return "SHORT_BINUNICODE";
-    case 0x8d: return "BINUNICODE8";
-    case 0x8e: return "BINBYTES8";
-    case 0x8f: return "EMPTY_SET";
-    case 0x90: return "ADDITEMS";
-    case 0x91: return "FROZENSET";
-    case 0x92: return "NEWOBJ_EX";
-    case 0x93: return "STACK_GLOBAL";
-    case 0x94: return "MEMOIZE";
-    case 0x95: return "FRAME";
-    case 0x96: return "BYTEARRAY8";
-    case 0x97: return "NEXT_BUFFER";
-    case 0x98: return "READONLY_BUFFER";
+    case '(':
+      return "MARK";
+    case '.':
+      return "STOP";
+    case '0':
+      return "POP";
+    case '1':
+      return "POP_MARK";
+    case '2':
+      return "DUP";
+    case 'F':
+      return "FLOAT";
+    case 'I':
+      return "INT";
+    case 'J':
+      return "BININT";
+    case 'K':
+      return "BININT1";
+    case 'L':
+      return "LONG";
+    case 'M':
+      return "BININT2";
+    case 'N':
+      return "NONE";
+    case 'P':
+      return "PERSID";
+    case 'Q':
+      return "BINPERSID";
+    case 'R':
+      return "REDUCE";
+    case 'S':
+      return "STRING";
+    case 'T':
+      return "BINSTRING";
+    case 'U':
+      return "SHORT_BINSTRING";
+    case 'V':
+      return "UNICODE";
+    case 'X':
+      return "BINUNICODE";
+    case 'a':
+      return "APPEND";
+    case 'b':
+      return "BUILD";
+    case 'c':
+      return "GLOBAL";
+    case 'd':
+      return "DICT";
+    case '}':
+      return "EMPTY_DICT";
+    case 'e':
+      return "APPENDS";
+    case 'g':
+      return "GET";
+    case 'h':
+      return "BINGET";
+    case 'i':
+      return "INST";
+    case 'j':
+      return "LONG_BINGET";
+    case 'l':
+      return "LIST";
+    case ']':
+      return "EMPTY_LIST";
+    case 'o':
+      return "OBJ";
+    case 'p':
+      return "PUT";
+    case 'q':
+      return "BINPUT";
+    case 'r':
+      return "LONG_BINPUT";
+    case 's':
+      return "SETITEM";
+    case 't':
+      return "TUPLE";
+    case ')':
+      return "EMPTY_TUPLE";
+    case 'u':
+      return "SETITEMS";
+    case 'G':
+      return "BINFLOAT";
+    case 'B':
+      return "BINBYTES";
+    case 'C':
+      return "SHORT_BINBYTES";
+    case 0x80:
+      return "PROTO";
+    case 0x81:
+      return "NEWOBJ";
+    case 0x82:
+      return "EXT1";
+    case 0x83:
+      return "EXT2";
+    case 0x84:
+      return "EXT4";
+    case 0x85:
+      return "TUPLE1";
+    case 0x86:
+      return "TUPLE2";
+    case 0x87:
+      return "TUPLE3";
+    case 0x88:
+      return "NEWTRUE";
+    case 0x89:
+      return "NEWFALSE";
+    case 0x8a:
+      return "LONG1";
+    case 0x8b:
+      return "LONG4";
+    case 0x8c:
+      return "SHORT_BINUNICODE";
+    case 0x8d:
+      return "BINUNICODE8";
+    case 0x8e:
+      return "BINBYTES8";
+    case 0x8f:
+      return "EMPTY_SET";
+    case 0x90:
+      return "ADDITEMS";
+    case 0x91:
+      return "FROZENSET";
+    case 0x92:
+      return "NEWOBJ_EX";
+    case 0x93:
+      return "STACK_GLOBAL";
+    case 0x94:
+      return "MEMOIZE";
+    case 0x95:
+      return "FRAME";
+    case 0x96:
+      return "BYTEARRAY8";
+    case 0x97:
+      return "NEXT_BUFFER";
+    case 0x98:
+      return "READONLY_BUFFER";
   }
   return nullptr;
 }
 
 const char* kind_name(Kind k) {
   switch (k) {
-    case Kind::none: return "None";
-    case Kind::boolean: return "bool";
+    case Kind::none:
+      return "None";
+    case Kind::boolean:
+      return "bool";
     case Kind::integer:
-    case Kind::big_integer: return "int";
-    case Kind::floating: return "float";
-    case Kind::string: return "str";
-    case Kind::bytes: return "bytes";
-    case Kind::list: return "list";
-    case Kind::tuple: return "tuple";
-    case Kind::set: return "set";
-    case Kind::dict: return "dict";
-    case Kind::global: return "global";
-    case Kind::object: return "object";
-    case Kind::external: return "tensor/storage";
+    case Kind::big_integer:
+      return "int";
+    case Kind::floating:
+      return "float";
+    case Kind::string:
+      return "str";
+    case Kind::bytes:
+      return "bytes";
+    case Kind::list:
+      return "list";
+    case Kind::tuple:
+      return "tuple";
+    case Kind::set:
+      return "set";
+    case Kind::dict:
+      return "dict";
+    case Kind::global:
+      return "global";
+    case Kind::object:
+      return "object";
+    case Kind::external:
+      return "tensor/storage";
   }
   return "value";
 }
@@ -114,10 +195,18 @@ bool hash_key(const Value* v, std::string& out, int depth = 0) {
     out += s;
   };
   switch (v->kind) {
-    case Kind::none: out += 'n'; return true;
-    case Kind::boolean: add('i', v->boolean ? "1" : "0"); return true;
-    case Kind::integer: add('i', std::to_string(v->integer)); return true;
-    case Kind::big_integer: add('i', v->text); return true;
+    case Kind::none:
+      out += 'n';
+      return true;
+    case Kind::boolean:
+      add('i', v->boolean ? "1" : "0");
+      return true;
+    case Kind::integer:
+      add('i', std::to_string(v->integer));
+      return true;
+    case Kind::big_integer:
+      add('i', v->text);
+      return true;
     case Kind::floating: {
       if (v->floating == static_cast<double>(static_cast<int64_t>(v->floating)) && v->floating > -9.2e18 &&
           v->floating < 9.2e18) {
@@ -129,9 +218,15 @@ bool hash_key(const Value* v, std::string& out, int depth = 0) {
       }
       return true;
     }
-    case Kind::string: add('s', v->text); return true;
-    case Kind::bytes: add('b', v->text); return true;
-    case Kind::global: add('g', v->qualified()); return true;
+    case Kind::string:
+      add('s', v->text);
+      return true;
+    case Kind::bytes:
+      add('b', v->text);
+      return true;
+    case Kind::global:
+      add('g', v->qualified());
+      return true;
     case Kind::object:
     case Kind::external: {  // hashed by identity in Python
       char buf[32];
@@ -147,7 +242,8 @@ bool hash_key(const Value* v, std::string& out, int depth = 0) {
       out += ')';
       return true;
     }
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -393,7 +489,7 @@ Value* Unpickler::make_int_from_le(const uint8_t* p, size_t n) {
     return v;
   }
   std::vector<uint32_t> mag(p, p + n);  // base-256 digits, little-endian, of |value|
-  if (negative) {  // two's complement negation
+  if (negative) {                       // two's complement negation
     uint32_t carry = 1;
     for (auto& d : mag) {
       d = (~d & 0xFF) + carry;
@@ -520,8 +616,8 @@ Value* Unpickler::call(Value* callable, Value* args) {
       const Value* code = dtype && dtype->is(Kind::object) ? tuple_item(dtype->args, 0) : nullptr;
       if (code && code->is(Kind::string)) {
         static const std::pair<const char*, const char*> kCodes[] = {
-            {"f8", "float64"}, {"f4", "float32"}, {"f2", "float16"}, {"i8", "int64"}, {"i4", "int32"},
-            {"i2", "int16"},   {"i1", "int8"},    {"u8", "uint64"},  {"u4", "uint32"}, {"u2", "uint16"},
+            {"f8", "float64"}, {"f4", "float32"}, {"f2", "float16"},   {"i8", "int64"},      {"i4", "int32"},
+            {"i2", "int16"},   {"i1", "int8"},    {"u8", "uint64"},    {"u4", "uint32"},     {"u2", "uint16"},
             {"u1", "uint8"},   {"b1", "bool"},    {"c8", "complex64"}, {"c16", "complex128"}};
         o->text = "numpy." + code->text;
         for (const auto& [c, name] : kCodes)
@@ -567,7 +663,8 @@ void Unpickler::run() {
                   " without its STOP opcode (truncated file?)");
     op_ = byte();
     switch (op_) {
-      case '.': return;  // STOP
+      case '.':
+        return;  // STOP
       case '(':
         if (marks_.size() >= limits_.max_marks)
           fail("more than " + std::to_string(limits_.max_marks) + " open MARKs (limit)");
@@ -575,18 +672,29 @@ void Unpickler::run() {
         break;
       case '0': {  // POP: an empty stack above a mark drops the mark, as in Python
         const size_t base = marks_.empty() ? 0 : marks_.back();
-        if (stack_.size() > base) stack_.pop_back();
-        else if (!marks_.empty()) marks_.pop_back();
-        else fail("the stack is empty (expected a value)");
+        if (stack_.size() > base)
+          stack_.pop_back();
+        else if (!marks_.empty())
+          marks_.pop_back();
+        else
+          fail("the stack is empty (expected a value)");
         break;
       }
-      case '1': pop_mark(); break;
-      case '2': push(top()); break;
+      case '1':
+        pop_mark();
+        break;
+      case '2':
+        push(top());
+        break;
 
       // Numbers.
-      case 'N': push(shared(Kind::none)); break;
+      case 'N':
+        push(shared(Kind::none));
+        break;
       case 0x88:
-      case 0x89: push(shared(Kind::boolean, op_ == 0x88)); break;
+      case 0x89:
+        push(shared(Kind::boolean, op_ == 0x88));
+        break;
       case 'I': {
         const std::string s = line();
         if (s == "00" || s == "01") {
@@ -596,7 +704,9 @@ void Unpickler::run() {
         }
         break;
       }
-      case 'L': push(make_int_from_text(line())); break;
+      case 'L':
+        push(make_int_from_text(line()));
+        break;
       case 'J': {
         Value* v = make(Kind::integer);
         v->integer = static_cast<int32_t>(static_cast<uint32_t>(le(4)));
@@ -604,11 +714,14 @@ void Unpickler::run() {
         break;
       }
       case 'K':
-      case 'M': push(make_small_int(static_cast<int64_t>(le(op_ == 'K' ? 1 : 2)))); break;
+      case 'M':
+        push(make_small_int(static_cast<int64_t>(le(op_ == 'K' ? 1 : 2))));
+        break;
       case 0x8a:
       case 0x8b: {
         uint64_t n = op_ == 0x8a ? le(1) : le(4);
-        if (op_ == 0x8b && static_cast<int32_t>(n) < 0) fail("negative byte count " + std::to_string(static_cast<int32_t>(n)));
+        if (op_ == 0x8b && static_cast<int32_t>(n) < 0)
+          fail("negative byte count " + std::to_string(static_cast<int32_t>(n)));
         const uint8_t* p = take(n);
         push(make_int_from_le(p, static_cast<size_t>(n)));
         break;
@@ -643,12 +756,15 @@ void Unpickler::run() {
       case 'T':
       case 'U': {
         uint64_t n = 0;
-        if (op_ == 0x8c || op_ == 'C' || op_ == 'U') n = le(1);
-        else if (op_ == 'X' || op_ == 'B') n = le(4);
+        if (op_ == 0x8c || op_ == 'C' || op_ == 'U')
+          n = le(1);
+        else if (op_ == 'X' || op_ == 'B')
+          n = le(4);
         else if (op_ == 'T') {
           n = le(4);
           if (static_cast<int32_t>(n) < 0) fail("negative string length " + std::to_string(static_cast<int32_t>(n)));
-        } else n = le(8);
+        } else
+          n = le(8);
         const uint8_t* p = take(n);
         const bool is_bytes = op_ == 'B' || op_ == 'C' || op_ == 0x8e || op_ == 0x96;
         Value* v = make(is_bytes ? Kind::bytes : Kind::string);
@@ -658,8 +774,7 @@ void Unpickler::run() {
       }
       case 'S': {  // protocol 0 string: a quoted Python literal
         const std::string s = line();
-        if (s.size() < 2 || (s[0] != '\'' && s[0] != '"') || s.back() != s[0])
-          fail("string argument is not quoted");
+        if (s.size() < 2 || (s[0] != '\'' && s[0] != '"') || s.back() != s[0]) fail("string argument is not quoted");
         Value* v = make(Kind::string);
         for (size_t i = 1; i + 1 < s.size(); ++i) {
           if (s[i] != '\\' || i + 2 >= s.size()) {
@@ -668,11 +783,18 @@ void Unpickler::run() {
           }
           const char c = s[++i];
           switch (c) {
-            case 'n': v->text += '\n'; break;
-            case 't': v->text += '\t'; break;
-            case 'r': v->text += '\r'; break;
+            case 'n':
+              v->text += '\n';
+              break;
+            case 't':
+              v->text += '\t';
+              break;
+            case 'r':
+              v->text += '\r';
+              break;
             case 'x': {
-              const int hi = i + 2 < s.size() ? hex_digit(s[i + 1]) : -1, lo = i + 2 < s.size() ? hex_digit(s[i + 2]) : -1;
+              const int hi = i + 2 < s.size() ? hex_digit(s[i + 1]) : -1,
+                        lo = i + 2 < s.size() ? hex_digit(s[i + 2]) : -1;
               if (hi < 0 || lo < 0) fail("bad \\x escape in a string argument");
               v->text += static_cast<char>(hi * 16 + lo);
               i += 2;
@@ -681,7 +803,8 @@ void Unpickler::run() {
             default:
               if (c >= '0' && c <= '7') {
                 int value = c - '0';
-                for (int k = 0; k < 2 && i + 2 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '7'; ++k) value = value * 8 + (s[++i] - '0');
+                for (int k = 0; k < 2 && i + 2 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '7'; ++k)
+                  value = value * 8 + (s[++i] - '0');
                 v->text += static_cast<char>(value & 0xFF);
               } else {
                 v->text += c;  // \\ \' \" and unknown escapes
@@ -716,7 +839,9 @@ void Unpickler::run() {
       }
 
       // Containers.
-      case ')': push(shared(Kind::tuple)); break;
+      case ')':
+        push(shared(Kind::tuple));
+        break;
       case 0x85:
       case 0x86:
       case 0x87:
@@ -736,7 +861,9 @@ void Unpickler::run() {
         push(v);
         break;
       }
-      case ']': push(make(Kind::list)); break;
+      case ']':
+        push(make(Kind::list));
+        break;
       case 'l': {
         Value* v = make(Kind::list);
         for (Value* item : pop_mark()) add_item(v, item);
@@ -754,7 +881,9 @@ void Unpickler::run() {
         for (Value* item : items) add_item(target, item);
         break;
       }
-      case '}': push(make(Kind::dict)); break;
+      case '}':
+        push(make(Kind::dict));
+        break;
       case 'd': {
         auto items = pop_mark();
         if (items.size() % 2) fail("odd number of values (" + std::to_string(items.size()) + ") for key/value pairs");
@@ -776,7 +905,9 @@ void Unpickler::run() {
         for (size_t k = 0; k < items.size(); k += 2) set_item(target, items[k], items[k + 1]);
         break;
       }
-      case 0x8f: push(make(Kind::set)); break;
+      case 0x8f:
+        push(make(Kind::set));
+        break;
       case 0x90: {
         auto items = pop_mark();
         Value* target = top();
@@ -799,17 +930,27 @@ void Unpickler::run() {
         memo_put(static_cast<uint64_t>(index->integer));
         break;
       }
-      case 'q': memo_put(le(1)); break;
-      case 'r': memo_put(le(4)); break;
-      case 0x94: memo_put(memo_.size()); break;
+      case 'q':
+        memo_put(le(1));
+        break;
+      case 'r':
+        memo_put(le(4));
+        break;
+      case 0x94:
+        memo_put(memo_.size());
+        break;
       case 'g': {
         Value* index = make_int_from_text(line());
         if (!index->is(Kind::integer) || index->integer < 0) fail("bad memo index");
         push(memo_get(static_cast<uint64_t>(index->integer)));
         break;
       }
-      case 'h': push(memo_get(le(1))); break;
-      case 'j': push(memo_get(le(4))); break;
+      case 'h':
+        push(memo_get(le(1)));
+        break;
+      case 'j':
+        push(memo_get(le(4)));
+        break;
 
       // Names and calls: nothing is imported or run.
       case 'c': {
@@ -900,11 +1041,15 @@ void Unpickler::run() {
                std::to_string(size_ - pos_) + " bytes left; truncated file?)");
         break;
       }
-      case 0x98: top(); break;  // READONLY_BUFFER: no-op on the value
-      case 0x97: fail("out-of-band buffers (pickle protocol 5 NEXT_BUFFER) cannot appear in a file");
+      case 0x98:
+        top();
+        break;  // READONLY_BUFFER: no-op on the value
+      case 0x97:
+        fail("out-of-band buffers (pickle protocol 5 NEXT_BUFFER) cannot appear in a file");
       case 0x82:
       case 0x83:
-      case 0x84: fail("the copyreg extension registry is not supported (no checkpoint uses it)");
+      case 0x84:
+        fail("the copyreg extension registry is not supported (no checkpoint uses it)");
       default: {
         char code[8];
         std::snprintf(code, sizeof code, "0x%02x", op_);

@@ -21,15 +21,15 @@ enum class Kind {
   integer,      ///< fits in int64
   big_integer,  ///< does not: `text` holds the decimal digits (with '-' if negative)
   floating,
-  string,       ///< `text` holds the UTF-8 (or, for protocol 0/1 strings, raw) bytes
-  bytes,        ///< `text` holds the bytes (also bytearray)
+  string,  ///< `text` holds the UTF-8 (or, for protocol 0/1 strings, raw) bytes
+  bytes,   ///< `text` holds the bytes (also bytearray)
   list,
   tuple,
-  set,          ///< set and frozenset
-  dict,         ///< dict, OrderedDict, defaultdict
-  global,       ///< a GLOBAL reference that was not called: module in `text`, then `name`
-  object,       ///< opaque instance or call result: `text` is its type ("argparse.Namespace")
-  external,     ///< created by the Hooks (a torch storage or tensor): `integer` is their id
+  set,       ///< set and frozenset
+  dict,      ///< dict, OrderedDict, defaultdict
+  global,    ///< a GLOBAL reference that was not called: module in `text`, then `name`
+  object,    ///< opaque instance or call result: `text` is its type ("argparse.Namespace")
+  external,  ///< created by the Hooks (a torch storage or tensor): `integer` is their id
 };
 
 struct Value {

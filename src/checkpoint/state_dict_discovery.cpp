@@ -51,12 +51,18 @@ std::string number(double d) {
 // Python-like short form of a scalar or a short list of scalars; "" if the value is not that simple.
 std::string short_form(const Value& v, int depth = 0) {
   switch (v.kind) {
-    case Kind::none: return "None";
-    case Kind::boolean: return v.boolean ? "True" : "False";
-    case Kind::integer: return std::to_string(v.integer);
-    case Kind::big_integer: return v.text;
-    case Kind::floating: return number(v.floating);
-    case Kind::string: return "'" + clipped(v.text) + "'";
+    case Kind::none:
+      return "None";
+    case Kind::boolean:
+      return v.boolean ? "True" : "False";
+    case Kind::integer:
+      return std::to_string(v.integer);
+    case Kind::big_integer:
+      return v.text;
+    case Kind::floating:
+      return number(v.floating);
+    case Kind::string:
+      return "'" + clipped(v.text) + "'";
     case Kind::list:
     case Kind::tuple: {
       if (depth > 0 || v.items.size() > 8) return "";
@@ -68,7 +74,8 @@ std::string short_form(const Value& v, int depth = 0) {
       }
       return s + (v.is(Kind::list) ? "]" : ")");
     }
-    default: return "";
+    default:
+      return "";
   }
 }
 
@@ -81,12 +88,15 @@ std::string describe_entries_of(const Value& v, const TorchObjects& objects) {
   std::string whole;
   for (size_t i = 0; plain && i < n; ++i) {
     const std::string value = short_form(*v.entries[i].second);
-    if (value.empty() || !v.entries[i].first->is(Kind::string)) plain = false;
-    else whole += (i ? ", " : "") + v.entries[i].first->text + "=" + value;
+    if (value.empty() || !v.entries[i].first->is(Kind::string))
+      plain = false;
+    else
+      whole += (i ? ", " : "") + v.entries[i].first->text + "=" + value;
   }
   if (plain) return s + ": " + whole;
   s += ": ";
-  for (size_t i = 0; i < n && i < kMaxListedKeys; ++i) s += (i ? ", " : "") + clipped(key_text(v.entries[i].first, objects));
+  for (size_t i = 0; i < n && i < kMaxListedKeys; ++i)
+    s += (i ? ", " : "") + clipped(key_text(v.entries[i].first, objects));
   if (n > kMaxListedKeys) s += ", ...";
   return s;
 }
@@ -95,13 +105,20 @@ std::string describe_entries_of(const Value& v, const TorchObjects& objects) {
 
 std::string describe_value(const Value& v, const TorchObjects& objects) {
   switch (v.kind) {
-    case Kind::none: return "None";
-    case Kind::boolean: return std::string("bool ") + (v.boolean ? "True" : "False");
-    case Kind::integer: return "int " + std::to_string(v.integer);
-    case Kind::big_integer: return "int " + v.text;
-    case Kind::floating: return "float " + number(v.floating);
-    case Kind::string: return "str '" + clipped(v.text) + "'";
-    case Kind::bytes: return "bytes (" + std::to_string(v.text.size()) + ")";
+    case Kind::none:
+      return "None";
+    case Kind::boolean:
+      return std::string("bool ") + (v.boolean ? "True" : "False");
+    case Kind::integer:
+      return "int " + std::to_string(v.integer);
+    case Kind::big_integer:
+      return "int " + v.text;
+    case Kind::floating:
+      return "float " + number(v.floating);
+    case Kind::string:
+      return "str '" + clipped(v.text) + "'";
+    case Kind::bytes:
+      return "bytes (" + std::to_string(v.text.size()) + ")";
     case Kind::list:
     case Kind::tuple:
     case Kind::set: {
@@ -110,12 +127,15 @@ std::string describe_value(const Value& v, const TorchObjects& objects) {
       if (!s.empty() && !v.is(Kind::set)) return std::string(name) + " " + s;
       return std::string(name) + " (" + std::to_string(v.items.size()) + (v.items.size() == 1 ? " item)" : " items)");
     }
-    case Kind::dict: return "dict (" + describe_entries_of(v, objects) + ")";
-    case Kind::global: return "global " + v.qualified();
+    case Kind::dict:
+      return "dict (" + describe_entries_of(v, objects) + ")";
+    case Kind::global:
+      return "global " + v.qualified();
     case Kind::object:
       if (!v.entries.empty()) return v.text + " (opaque dict, " + describe_entries_of(v, objects) + ")";
       return v.text + " (opaque)";
-    case Kind::external: return objects.describe(v);
+    case Kind::external:
+      return objects.describe(v);
   }
   return "value";
 }
@@ -136,10 +156,11 @@ FoundStateDict find_state_dict(const Value* root, const TorchObjects& objects, c
   std::string what = describe_value(*root, objects);
   // torch.save(model) pickles the module object itself; its weights sit in nested __dict__ states.
   const bool whole_module = root->is(Kind::object) && dict_like(root->state) && root->state->get("_modules");
-  throw Error(source + ": no state dict found: the file holds " + what +
-              ", and neither it nor its \"state_dict\", \"model\", \"model_state_dict\", \"module\", \"net\" or "
-              "\"network\" entry is a map of names to tensors" +
-              (whole_module ? " (it is a whole pickled nn.Module: save model.state_dict() with torch.save instead)" : ""));
+  throw Error(
+      source + ": no state dict found: the file holds " + what +
+      ", and neither it nor its \"state_dict\", \"model\", \"model_state_dict\", \"module\", \"net\" or "
+      "\"network\" entry is a map of names to tensors" +
+      (whole_module ? " (it is a whole pickled nn.Module: save model.state_dict() with torch.save instead)" : ""));
 }
 
 std::string strip_wrapper_prefixes(std::vector<std::string>& names) {

@@ -23,7 +23,8 @@ class TorchFile {
 
   /// The tensor value as a contiguous CPU tensor (see TorchObjects::materialize).
   at::Tensor materialize(const Value& tensor, const std::string& name) {
-    return objects.materialize(tensor, name, [this](const StorageRef& s) { return storage_bytes(s); }, swap_bytes);
+    return objects.materialize(
+        tensor, name, [this](const StorageRef& s) { return storage_bytes(s); }, swap_bytes);
   }
 
   std::string source;

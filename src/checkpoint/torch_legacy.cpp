@@ -23,7 +23,8 @@ class LegacyTorchFile : public TorchFile {
   StorageBytes storage_bytes(const StorageRef& storage) override {
     const auto it = records.find(storage.key);
     if (it == records.end())
-      throw Error(source + ": storage \"" + storage.key + "\" that the pickle names is missing from the storage section");
+      throw Error(source + ": storage \"" + storage.key +
+                  "\" that the pickle names is missing from the storage section");
     return it->second;
   }
 
@@ -62,7 +63,8 @@ std::unique_ptr<TorchFile> read_torch_legacy(const uint8_t* data, uint64_t size,
     if (!key->is(Kind::string)) throw Error(source + ": the legacy storage key list holds a non-string key");
     const auto es = element_size.find(key->text);
     if (es == element_size.end())
-      throw Error(source + ": storage \"" + key->text + "\" in the storage section is not named by the pickle, so its size is unknown");
+      throw Error(source + ": storage \"" + key->text +
+                  "\" in the storage section is not named by the pickle, so its size is unknown");
     if (size - pos < 8)
       throw Error(source + ": storage \"" + key->text + "\" at offset " + std::to_string(pos) +
                   " lacks its 8-byte element count (truncated file?)");

@@ -24,20 +24,42 @@ struct NamedType {
 
 // Storage classes (torch.FloatStorage, ...) and dtypes (torch.float32, ...) as pickles name them.
 constexpr NamedType kStorageTypes[] = {
-    {"FloatStorage", at::kFloat},       {"DoubleStorage", at::kDouble},   {"HalfStorage", at::kHalf},
-    {"BFloat16Storage", at::kBFloat16}, {"LongStorage", at::kLong},       {"IntStorage", at::kInt},
-    {"ShortStorage", at::kShort},       {"CharStorage", at::kChar},       {"ByteStorage", at::kByte},
-    {"BoolStorage", at::kBool},         {"ComplexFloatStorage", at::kComplexFloat},
+    {"FloatStorage", at::kFloat},
+    {"DoubleStorage", at::kDouble},
+    {"HalfStorage", at::kHalf},
+    {"BFloat16Storage", at::kBFloat16},
+    {"LongStorage", at::kLong},
+    {"IntStorage", at::kInt},
+    {"ShortStorage", at::kShort},
+    {"CharStorage", at::kChar},
+    {"ByteStorage", at::kByte},
+    {"BoolStorage", at::kBool},
+    {"ComplexFloatStorage", at::kComplexFloat},
     {"ComplexDoubleStorage", at::kComplexDouble},
     // Untyped storages hold bytes; _rebuild_tensor_v3 gives the element type.
-    {"UntypedStorage", at::kByte},      {"_UntypedStorage", at::kByte},
+    {"UntypedStorage", at::kByte},
+    {"_UntypedStorage", at::kByte},
 };
 constexpr NamedType kDtypes[] = {
-    {"float32", at::kFloat},   {"float", at::kFloat},      {"float64", at::kDouble},     {"double", at::kDouble},
-    {"float16", at::kHalf},    {"half", at::kHalf},        {"bfloat16", at::kBFloat16},  {"int64", at::kLong},
-    {"long", at::kLong},       {"int32", at::kInt},        {"int", at::kInt},            {"int16", at::kShort},
-    {"short", at::kShort},     {"int8", at::kChar},        {"uint8", at::kByte},         {"bool", at::kBool},
-    {"complex64", at::kComplexFloat}, {"cfloat", at::kComplexFloat}, {"complex128", at::kComplexDouble},
+    {"float32", at::kFloat},
+    {"float", at::kFloat},
+    {"float64", at::kDouble},
+    {"double", at::kDouble},
+    {"float16", at::kHalf},
+    {"half", at::kHalf},
+    {"bfloat16", at::kBFloat16},
+    {"int64", at::kLong},
+    {"long", at::kLong},
+    {"int32", at::kInt},
+    {"int", at::kInt},
+    {"int16", at::kShort},
+    {"short", at::kShort},
+    {"int8", at::kChar},
+    {"uint8", at::kByte},
+    {"bool", at::kBool},
+    {"complex64", at::kComplexFloat},
+    {"cfloat", at::kComplexFloat},
+    {"complex128", at::kComplexDouble},
     {"cdouble", at::kComplexDouble},
 };
 
@@ -69,19 +91,32 @@ size_t swap_unit(at::ScalarType t) {
 
 const char* dtype_name(at::ScalarType type) {
   switch (type) {
-    case at::kFloat: return "float32";
-    case at::kDouble: return "float64";
-    case at::kHalf: return "float16";
-    case at::kBFloat16: return "bfloat16";
-    case at::kLong: return "int64";
-    case at::kInt: return "int32";
-    case at::kShort: return "int16";
-    case at::kChar: return "int8";
-    case at::kByte: return "uint8";
-    case at::kBool: return "bool";
-    case at::kComplexFloat: return "complex64";
-    case at::kComplexDouble: return "complex128";
-    default: return c10::toString(type);
+    case at::kFloat:
+      return "float32";
+    case at::kDouble:
+      return "float64";
+    case at::kHalf:
+      return "float16";
+    case at::kBFloat16:
+      return "bfloat16";
+    case at::kLong:
+      return "int64";
+    case at::kInt:
+      return "int32";
+    case at::kShort:
+      return "int16";
+    case at::kChar:
+      return "int8";
+    case at::kByte:
+      return "uint8";
+    case at::kBool:
+      return "bool";
+    case at::kComplexFloat:
+      return "complex64";
+    case at::kComplexDouble:
+      return "complex128";
+    default:
+      return c10::toString(type);
   }
 }
 
@@ -113,11 +148,15 @@ Value* TorchObjects::persistent_load(Unpickler& u, Value* pid) {
       if (type->name == t.name) ref.dtype = t.type, known = true;
   }
   if (!known)
-    u.fail("storage type " + (type->is(Kind::global) ? type->qualified() : std::string("(not a class name)")) +
-           " is not one LibTorch can hold (float, double, half, bfloat16, long, int, short, char, byte, bool, complex)");
-  if (key->is(Kind::string)) ref.key = key->text;
-  else if (key->is(Kind::integer)) ref.key = std::to_string(key->integer);
-  else u.fail("storage key must be a string");
+    u.fail(
+        "storage type " + (type->is(Kind::global) ? type->qualified() : std::string("(not a class name)")) +
+        " is not one LibTorch can hold (float, double, half, bfloat16, long, int, short, char, byte, bool, complex)");
+  if (key->is(Kind::string))
+    ref.key = key->text;
+  else if (key->is(Kind::integer))
+    ref.key = std::to_string(key->integer);
+  else
+    u.fail("storage key must be a string");
   if (!location->is(Kind::string)) u.fail("storage location of \"" + ref.key + "\" must be a string like \"cpu\"");
   ref.location = location->text;
   if (!numel->is(Kind::integer) || numel->integer < 0)
@@ -141,8 +180,8 @@ Value* TorchObjects::persistent_load(Unpickler& u, Value* pid) {
   if (inserted) {
     storages_.push_back(std::move(ref));
   } else if (storages_[it->second].numel != ref.numel) {
-    u.fail("storage \"" + ref.key + "\" is declared with " + std::to_string(storages_[it->second].numel) + " and with " +
-           std::to_string(ref.numel) + " elements");
+    u.fail("storage \"" + ref.key + "\" is declared with " + std::to_string(storages_[it->second].numel) +
+           " and with " + std::to_string(ref.numel) + " elements");
   }
   Value* v = u.make(Kind::external);
   v->text = "storage";
@@ -187,7 +226,8 @@ Value* TorchObjects::rebuild_tensor(Unpickler& u, const std::string& function, V
   spec.storage = static_cast<size_t>(storage->integer);
   spec.dtype = storages_[spec.storage].dtype;
   const Value* offset = args->items[1];
-  if (!offset->is(Kind::integer) || offset->integer < 0) u.fail(function + ": storage offset must be a non-negative int");
+  if (!offset->is(Kind::integer) || offset->integer < 0)
+    u.fail(function + ": storage offset must be a non-negative int");
   spec.offset = offset->integer;
 
   auto ints = [&](const Value* v, const char* what, std::vector<int64_t>& out) {
@@ -198,7 +238,8 @@ Value* TorchObjects::rebuild_tensor(Unpickler& u, const std::string& function, V
       u.fail(function + ": " + what + " has " + std::to_string(v->items.size()) + " dimensions (at most " +
              std::to_string(kMaxDims) + ")");
     for (const Value* d : v->items) {
-      if (!d->is(Kind::integer) || d->integer < 0) u.fail(function + ": " + what + " must be a tuple of non-negative ints");
+      if (!d->is(Kind::integer) || d->integer < 0)
+        u.fail(function + ": " + what + " must be a tuple of non-negative ints");
       out.push_back(d->integer);
     }
   };
@@ -266,11 +307,14 @@ at::Tensor TorchObjects::storage_tensor(size_t index, at::ScalarType dtype, cons
     // Viewed in place (the clone in materialize copies only what each tensor uses); the deleter
     // keeps an inflated record alive as long as the view.
     auto keep = b.keep_alive;
-    t = at::from_blob(const_cast<uint8_t*>(p), {count}, [keep](void*) {}, options);
+    t = at::from_blob(
+        const_cast<uint8_t*>(p), {count}, [keep](void*) {}, options);
   } else {
     t = at::empty({count}, options);
     std::memcpy(t.data_ptr(), p, static_cast<size_t>(count) * out_element);
-    if (swap_bytes) swap_bytes_inplace(static_cast<uint8_t*>(t.data_ptr()), static_cast<uint64_t>(count) * out_element, swap_unit(dtype));
+    if (swap_bytes)
+      swap_bytes_inplace(static_cast<uint8_t*>(t.data_ptr()), static_cast<uint64_t>(count) * out_element,
+                         swap_unit(dtype));
   }
   cache_.emplace(std::make_pair(index, static_cast<int>(dtype)), t);
   return t;
@@ -309,7 +353,8 @@ at::Tensor TorchObjects::materialize(const Value& value, const std::string& name
   for (size_t d = 0; d < spec.sizes.size(); ++d)
     extent += static_cast<u128>(spec.sizes[d] - 1) * static_cast<uint64_t>(spec.strides[d]);
   if (extent > capacity)
-    throw Error(where + " needs " + (extent >> 64 ? std::string("more than 2^64") : std::to_string(static_cast<uint64_t>(extent))) +
+    throw Error(where + " needs " +
+                (extent >> 64 ? std::string("more than 2^64") : std::to_string(static_cast<uint64_t>(extent))) +
                 " elements of storage \"" + s.key + "\", which declares only " + std::to_string(capacity));
   const u128 result_bytes = numel * out_element;
   if (result_bytes > storage_bytes && result_bytes > kMaxExpansionBytes)

@@ -19,10 +19,10 @@ namespace swinsmt::ckpt {
 
 /// A storage as its persistent id ('storage', type, key, location, numel[, view]) declares it.
 struct StorageRef {
-  std::string key;          ///< record "data/<key>" (zip) or key in the storage section (legacy)
-  at::ScalarType dtype;     ///< element type of the storage (uint8 for untyped storages)
-  uint64_t numel = 0;       ///< elements of the (root) storage
-  std::string location;     ///< where it was saved ("cpu", "cuda:0"); everything loads to CPU
+  std::string key;       ///< record "data/<key>" (zip) or key in the storage section (legacy)
+  at::ScalarType dtype;  ///< element type of the storage (uint8 for untyped storages)
+  uint64_t numel = 0;    ///< elements of the (root) storage
+  std::string location;  ///< where it was saved ("cpu", "cuda:0"); everything loads to CPU
   // Pre-1.0 legacy files can name a view: elements [view_offset, view_offset + view_numel) of root.
   bool is_view = false;
   uint64_t view_offset = 0, view_numel = 0;

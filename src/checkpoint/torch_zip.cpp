@@ -20,7 +20,8 @@ std::string trimmed(const ZipData& d) {
 
 class ZipTorchFile : public TorchFile {
  public:
-  ZipTorchFile(const uint8_t* data, uint64_t size, const std::string& source) : TorchFile(source), zip(data, size, source) {}
+  ZipTorchFile(const uint8_t* data, uint64_t size, const std::string& source)
+      : TorchFile(source), zip(data, size, source) {}
 
   StorageBytes storage_bytes(const StorageRef& storage) override {
     const std::string name = prefix + "data/" + storage.key;
@@ -43,20 +44,22 @@ std::unique_ptr<TorchFile> read_torch_zip(const uint8_t* data, uint64_t size, co
   auto file = std::make_unique<ZipTorchFile>(data, size, source);
   const ZipEntry* pkl = nullptr;
   for (const auto& e : file->zip.entries()) {
-    const bool match = e.name == "data.pkl" ||
-                       (e.name.size() > 9 && e.name.compare(e.name.size() - 9, 9, "/data.pkl") == 0);
+    const bool match =
+        e.name == "data.pkl" || (e.name.size() > 9 && e.name.compare(e.name.size() - 9, 9, "/data.pkl") == 0);
     if (match && (!pkl || e.name.size() < pkl->name.size())) pkl = &e;
   }
   if (!pkl) {
     std::string names;
-    for (size_t i = 0; i < file->zip.entries().size() && i < 5; ++i) names += (i ? ", " : "") + file->zip.entries()[i].name;
+    for (size_t i = 0; i < file->zip.entries().size() && i < 5; ++i)
+      names += (i ? ", " : "") + file->zip.entries()[i].name;
     throw Error(source + ": the ZIP archive has no data.pkl record, so it is not a torch.save file (" +
                 std::to_string(file->zip.entries().size()) + " entries" + (names.empty() ? "" : ": " + names) + ")");
   }
   file->prefix = pkl->name.substr(0, pkl->name.size() - 8);
   if (file->zip.find(file->prefix + "constants.pkl"))
-    throw Error(source + " is a TorchScript archive (torch.jit.save), not a torch.save checkpoint: save the "
-                         "model's state_dict() with torch.save instead");
+    throw Error(source +
+                " is a TorchScript archive (torch.jit.save), not a torch.save checkpoint: save the "
+                "model's state_dict() with torch.save instead");
 
   if (const ZipEntry* order = file->zip.find(file->prefix + "byteorder")) {
     const std::string value = trimmed(file->zip.read(*order));
@@ -70,8 +73,10 @@ std::unique_ptr<TorchFile> read_torch_zip(const uint8_t* data, uint64_t size, co
     const ZipEntry* version = file->zip.find(file->prefix + name);
     if (!version) continue;
     const std::string value = trimmed(file->zip.read(*version));
-    if (value.empty() || value.size() > 9 || !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      throw Error(source + ": record \"" + version->name + "\" reads \"" + value + "\", expected a format version number");
+    if (value.empty() || value.size() > 9 ||
+        !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      throw Error(source + ": record \"" + version->name + "\" reads \"" + value +
+                  "\", expected a format version number");
   }
 
   file->pickle = file->zip.read(*pkl);

@@ -41,7 +41,8 @@ ZipArchive::ZipArchive(const uint8_t* data, uint64_t size, std::string source)
     : data_(data), size_(size), source_(std::move(source)) {
   const std::string& src = source_;
   if (size < kEndSize)
-    throw Error(src + ": not a complete ZIP archive (" + std::to_string(size) + " bytes; its end record alone needs 22)");
+    throw Error(src + ": not a complete ZIP archive (" + std::to_string(size) +
+                " bytes; its end record alone needs 22)");
 
   // The end record sits in the last 22 + 65535 bytes (it may be followed by a comment).
   const uint64_t lowest = size > kEndSize + kMaxComment ? size - kEndSize - kMaxComment : 0;
@@ -67,7 +68,8 @@ ZipArchive::ZipArchive(const uint8_t* data, uint64_t size, std::string source)
                   std::to_string(locator));
     const uint8_t* z = data + z64;
     if (u32(z) != kZip64EndSig)
-      throw Error(src + ": no ZIP64 end record signature at offset " + std::to_string(z64) + " (found " + hex32(u32(z)) + ")");
+      throw Error(src + ": no ZIP64 end record signature at offset " + std::to_string(z64) + " (found " +
+                  hex32(u32(z)) + ")");
     disk = u32(z + 16);
     cd_disk = u32(z + 20);
     count = u64(z + 32);
@@ -75,7 +77,8 @@ ZipArchive::ZipArchive(const uint8_t* data, uint64_t size, std::string source)
     cd_offset = u64(z + 48);
     cd_limit = z64;
   } else if (count == 0xFFFF || cd_size == 0xFFFFFFFF || cd_offset == 0xFFFFFFFF) {
-    throw Error(src + ": the ZIP end record defers to a ZIP64 record, but there is no ZIP64 locator before it at offset " +
+    throw Error(src +
+                ": the ZIP end record defers to a ZIP64 record, but there is no ZIP64 locator before it at offset " +
                 std::to_string(eocd));
   }
   if (disk != 0 || cd_disk != 0)
@@ -85,17 +88,20 @@ ZipArchive::ZipArchive(const uint8_t* data, uint64_t size, std::string source)
                 std::to_string(cd_offset + cd_size) + ") does not lie before its end record at offset " +
                 std::to_string(cd_limit) + " (truncated or corrupt file)");
   if (count > cd_size / kCentralSize)
-    throw Error(src + ": the ZIP end record declares " + std::to_string(count) + " entries, but the central directory of " +
-                std::to_string(cd_size) + " bytes has room for at most " + std::to_string(cd_size / kCentralSize));
+    throw Error(src + ": the ZIP end record declares " + std::to_string(count) +
+                " entries, but the central directory of " + std::to_string(cd_size) + " bytes has room for at most " +
+                std::to_string(cd_size / kCentralSize));
 
   entries_.reserve(static_cast<size_t>(count));
   uint64_t pos = cd_offset;
   const uint64_t cd_end = cd_offset + cd_size;
   for (uint64_t i = 0; i < count; ++i) {
-    const std::string where = src + ": ZIP central directory entry " + std::to_string(i) + " at offset " + std::to_string(pos);
+    const std::string where =
+        src + ": ZIP central directory entry " + std::to_string(i) + " at offset " + std::to_string(pos);
     if (cd_end - pos < kCentralSize) throw Error(where + " runs past the end of the central directory");
     const uint8_t* c = data + pos;
-    if (u32(c) != kCentralSig) throw Error(where + " has signature " + hex32(u32(c)) + ", expected " + hex32(kCentralSig));
+    if (u32(c) != kCentralSig)
+      throw Error(where + " has signature " + hex32(u32(c)) + ", expected " + hex32(kCentralSig));
     const uint64_t name_len = u16(c + 28), extra_len = u16(c + 30), comment_len = u16(c + 32);
     if (cd_end - pos - kCentralSize < name_len + extra_len + comment_len)
       throw Error(where + ": its name, extra field and comment run past the end of the central directory");
@@ -119,7 +125,8 @@ ZipArchive::ZipArchive(const uint8_t* data, uint64_t size, std::string source)
         uint64_t used = 0;
         for (uint64_t* target : {&entry.size, &entry.compressed_size, &entry.local_header}) {
           if (*target != 0xFFFFFFFF) continue;
-          if (used + 8 > len) throw Error(name_where + ": its ZIP64 extra field of " + std::to_string(len) + " bytes is too short");
+          if (used + 8 > len)
+            throw Error(name_where + ": its ZIP64 extra field of " + std::to_string(len) + " bytes is too short");
           *target = u64(f + used);
           used += 8;
         }
@@ -132,8 +139,8 @@ ZipArchive::ZipArchive(const uint8_t* data, uint64_t size, std::string source)
                   " lies outside the archive of " + std::to_string(size) + " bytes");
     const uint8_t* l = data + entry.local_header;
     if (u32(l) != kLocalSig)
-      throw Error(name_where + ": no local header signature at offset " + std::to_string(entry.local_header) + " (found " +
-                  hex32(u32(l)) + ")");
+      throw Error(name_where + ": no local header signature at offset " + std::to_string(entry.local_header) +
+                  " (found " + hex32(u32(l)) + ")");
     const uint64_t local_name = u16(l + 26), local_extra = u16(l + 28);
     entry.data = entry.local_header + kLocalSize + local_name + local_extra;
     if (entry.data > size)

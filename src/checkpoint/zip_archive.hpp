@@ -17,9 +17,9 @@ struct ZipEntry {
   uint64_t local_header = 0;  ///< offset of the local file header
   uint64_t data = 0;          ///< offset of the (compressed) data, after the local header
   uint64_t compressed_size = 0;
-  uint64_t size = 0;          ///< uncompressed size
+  uint64_t size = 0;  ///< uncompressed size
   uint32_t crc32 = 0;
-  uint16_t method = 0;        ///< 0 stored, 8 deflate
+  uint16_t method = 0;  ///< 0 stored, 8 deflate
   bool encrypted = false;
 };
 

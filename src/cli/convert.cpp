@@ -46,11 +46,16 @@ void run_convert(const ConvertArgs& args) {
 
 void add_convert_command(CLI::App& app) {
   auto args = std::make_shared<ConvertArgs>();
-  auto* cmd = app.add_subcommand("convert", "Write a checkpoint's state dict as safetensors, with the inferred configuration");
-  cmd->add_option("checkpoint", args->checkpoint, "Checkpoint (.pth, .ckpt, .safetensors)")->required()->check(CLI::ExistingFile);
+  auto* cmd =
+      app.add_subcommand("convert", "Write a checkpoint's state dict as safetensors, with the inferred configuration");
+  cmd->add_option("checkpoint", args->checkpoint, "Checkpoint (.pth, .ckpt, .safetensors)")
+      ->required()
+      ->check(CLI::ExistingFile);
   cmd->add_option("output", args->output, "safetensors file to write")->required();
-  cmd->add_option("--merging", args->merging, "Patch merging version the weights were trained with (recorded in the config)")
-      ->check(CLI::IsMember({"merging", "mergingv2"}))->capture_default_str();
+  cmd->add_option("--merging", args->merging,
+                  "Patch merging version the weights were trained with (recorded in the config)")
+      ->check(CLI::IsMember({"merging", "mergingv2"}))
+      ->capture_default_str();
   cmd->add_flag("--no-normalize", args->no_normalize, "Model was built with normalize=False (recorded in the config)");
   cmd->add_flag("--overwrite", args->overwrite, "Replace the output file if it exists");
   cmd->callback([args] { run_convert(*args); });

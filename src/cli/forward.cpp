@@ -34,9 +34,12 @@ void run_forward(const ForwardArgs& args) {
   auto loaded = load(args.weights, options);
 
   const auto* x = inputs.tensors.find("input");
-  if (!x) throw Error(args.input + " has no tensor named \"input\" (found " + std::to_string(inputs.tensors.size()) + " others)");
+  if (!x)
+    throw Error(args.input + " has no tensor named \"input\" (found " + std::to_string(inputs.tensors.size()) +
+                " others)");
   if (!x->is_floating_point())
-    throw Error(args.input + ": tensor \"input\" must be floating point, got " + std::string(c10::toString(x->scalar_type())));
+    throw Error(args.input + ": tensor \"input\" must be floating point, got " +
+                std::string(c10::toString(x->scalar_type())));
   validate_input_shape(loaded.config, x->sizes().vec());
 
   c10::InferenceMode guard;
@@ -54,17 +57,26 @@ void run_forward(const ForwardArgs& args) {
 
 void add_forward_command(CLI::App& app) {
   auto args = std::make_shared<ForwardArgs>();
-  auto* cmd = app.add_subcommand("forward", "Run the network on the tensor \"input\" (B x C x D x H x W) of a safetensors file");
-  cmd->add_option("--weights,-w", args->weights, "Checkpoint (.pth, .ckpt, .safetensors)")->required()->check(CLI::ExistingFile);
-  cmd->add_option("--input,-i", args->input, "safetensors file holding \"input\"")->required()->check(CLI::ExistingFile);
-  cmd->add_option("--output,-o", args->output, "safetensors file to write (\"output\", and \"hidden.0..4\" with --hidden)")->required();
+  auto* cmd = app.add_subcommand("forward",
+                                 "Run the network on the tensor \"input\" (B x C x D x H x W) of a safetensors file");
+  cmd->add_option("--weights,-w", args->weights, "Checkpoint (.pth, .ckpt, .safetensors)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--input,-i", args->input, "safetensors file holding \"input\"")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--output,-o", args->output,
+                  "safetensors file to write (\"output\", and \"hidden.0..4\" with --hidden)")
+      ->required();
   cmd->add_flag("--hidden", args->hidden, "Also write the five Swin encoder outputs hidden.0..4");
   cmd->add_option("--merging", args->merging, "Patch merging version the weights were trained with")
-      ->check(CLI::IsMember({"merging", "mergingv2"}))->capture_default_str();
+      ->check(CLI::IsMember({"merging", "mergingv2"}))
+      ->capture_default_str();
   cmd->add_flag("--no-normalize", args->no_normalize, "Model was built with normalize=False");
   cmd->add_option("--device", args->device, "cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--dtype", args->dtype, "float32, float16 or bfloat16")
-      ->check(CLI::IsMember({"float32", "float16", "bfloat16"}))->capture_default_str();
+      ->check(CLI::IsMember({"float32", "float16", "bfloat16"}))
+      ->capture_default_str();
   cmd->add_flag("--overwrite", args->overwrite, "Replace the output file if it exists");
   cmd->add_option("--threads", args->threads, "CPU threads (default: all hardware threads)");
   cmd->callback([args] { run_forward(*args); });

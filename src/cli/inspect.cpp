@@ -30,7 +30,8 @@ bool ends_with(const std::string& s, const std::string& tail) {
 int64_t parameter_count(const StateDict& state) {
   int64_t n = 0;
   for (const auto& item : state)
-    if (item.value().is_floating_point() && !ends_with(item.key(), "relative_position_index")) n += item.value().numel();
+    if (item.value().is_floating_point() && !ends_with(item.key(), "relative_position_index"))
+      n += item.value().numel();
   return n;
 }
 
@@ -80,7 +81,8 @@ void run_inspect(const InspectArgs& args) {
   std::cout << "file:        " << info.path << "\n"
             << "container:   " << container_name(info.container) << "\n"
             << "state dict:  " << (info.location.empty() ? "top level" : "under \"" + info.location + "\"") << "\n"
-            << "prefix:      " << (info.stripped_prefix.empty() ? "none" : "\"" + info.stripped_prefix + "\" stripped") << "\n"
+            << "prefix:      " << (info.stripped_prefix.empty() ? "none" : "\"" + info.stripped_prefix + "\" stripped")
+            << "\n"
             << "tensors:     " << ckpt.state.size() << " (";
   bool first = true;
   for (const auto& [name, count] : dtypes) std::cout << (first ? "" : ", ") << count << " " << name, first = false;
@@ -105,11 +107,15 @@ void run_inspect(const InspectArgs& args) {
 
 void add_inspect_command(CLI::App& app) {
   auto args = std::make_shared<InspectArgs>();
-  auto* cmd = app.add_subcommand("inspect", "Show what a checkpoint holds and the model configuration its tensors imply");
-  cmd->add_option("checkpoint", args->checkpoint, "Checkpoint (.pth, .ckpt, .safetensors)")->required()->check(CLI::ExistingFile);
+  auto* cmd =
+      app.add_subcommand("inspect", "Show what a checkpoint holds and the model configuration its tensors imply");
+  cmd->add_option("checkpoint", args->checkpoint, "Checkpoint (.pth, .ckpt, .safetensors)")
+      ->required()
+      ->check(CLI::ExistingFile);
   cmd->add_flag("--json", args->json, "Print one JSON object instead of text");
   cmd->add_option("--merging", args->merging, "Patch merging version to report (not visible in the weights)")
-      ->check(CLI::IsMember({"merging", "mergingv2"}))->capture_default_str();
+      ->check(CLI::IsMember({"merging", "mergingv2"}))
+      ->capture_default_str();
   cmd->add_flag("--no-normalize", args->no_normalize, "Report normalize=False (not visible in the weights)");
   cmd->callback([args] { run_inspect(*args); });
 }

@@ -52,8 +52,10 @@ long long peak_rss_bytes() {
 
 std::string format_bytes(long long bytes) {
   char text[32];
-  if (bytes >= (1LL << 30)) std::snprintf(text, sizeof text, "%.1f GiB", static_cast<double>(bytes) / (1LL << 30));
-  else std::snprintf(text, sizeof text, "%lld MiB", bytes >> 20);
+  if (bytes >= (1LL << 30))
+    std::snprintf(text, sizeof text, "%.1f GiB", static_cast<double>(bytes) / (1LL << 30));
+  else
+    std::snprintf(text, sizeof text, "%lld MiB", bytes >> 20);
   return text;
 }
 

@@ -43,10 +43,10 @@ struct SegmentArgs {
 
 /// One volume to segment and where its results go.
 struct Case {
-  std::string input;     // NIfTI file or DICOM folder
+  std::string input;  // NIfTI file or DICOM folder
   bool dicom = false;
-  std::string name;      // for messages and multi-input output names
-  std::string labels;    // --ml: the label map file; --masks: the folder
+  std::string name;                 // for messages and multi-input output names
+  std::string labels;               // --ml: the label map file; --masks: the folder
   std::string statistics, preview;  // empty when not asked for
 };
 
@@ -69,7 +69,8 @@ std::vector<Case> expand_inputs(const std::vector<std::string>& inputs) {
   std::vector<Case> cases;
   for (const auto& input : inputs) {
     std::error_code ec;
-    if (!fs::exists(input, ec)) throw Error(input + ": no such file or folder (expected a NIfTI file or a DICOM series folder)");
+    if (!fs::exists(input, ec))
+      throw Error(input + ": no such file or folder (expected a NIfTI file or a DICOM series folder)");
     if (!fs::is_directory(input, ec)) {
       cases.push_back({input, false, case_name(input)});
       continue;
@@ -106,7 +107,8 @@ void plan_outputs(std::vector<Case>& cases, const SegmentArgs& args) {
       if (args.preview) c.preview = (out / "preview.png").string();
     } else {
       if (!is_nifti_name(out.filename().string()))
-        throw Error("output " + args.output + " must be a NIfTI file name ending in .nii.gz or .nii (with --masks, a folder)");
+        throw Error("output " + args.output +
+                    " must be a NIfTI file name ending in .nii.gz or .nii (with --masks, a folder)");
       c.labels = out.string();
       // As TotalSegmentator: the extras go beside the multilabel file.
       const fs::path folder = out.has_parent_path() ? out.parent_path() : fs::path(".");
@@ -116,7 +118,8 @@ void plan_outputs(std::vector<Case>& cases, const SegmentArgs& args) {
     return;
   }
   if (is_nifti_name(out.filename().string()))
-    throw Error("output " + args.output + " must be a folder when segmenting " + std::to_string(cases.size()) + " volumes");
+    throw Error("output " + args.output + " must be a folder when segmenting " + std::to_string(cases.size()) +
+                " volumes");
   std::set<std::string> names;
   for (Case& c : cases) {
     if (!names.insert(c.name).second)
@@ -139,7 +142,8 @@ void prepare_folder_for(const std::string& path) {
   std::error_code ec;
   fs::create_directories(parent, ec);
   if (ec || !fs::is_directory(parent))
-    throw Error("cannot create the folder " + parent.string() + " for " + path + ": " + (ec ? ec.message() : "a file is in the way"));
+    throw Error("cannot create the folder " + parent.string() + " for " + path + ": " +
+                (ec ? ec.message() : "a file is in the way"));
   AtomicFile probe(path);  // throws if the folder is not writable; removed when it goes out of scope
 }
 
@@ -162,8 +166,9 @@ void check_outputs(const std::vector<Case>& cases, const SegmentArgs& args) {
 
 /// Writes the masks into a temporary sibling folder and renames it into place, so the folder only
 /// ever appears complete.
-void write_masks(const Case& c, const at::Tensor& labels, const io::NiftiGeometry& geometry, const std::vector<int>& ids,
-                 const std::vector<StructureStatistics>* statistics, const RgbImage* preview, bool overwrite) {
+void write_masks(const Case& c, const at::Tensor& labels, const io::NiftiGeometry& geometry,
+                 const std::vector<int>& ids, const std::vector<StructureStatistics>* statistics,
+                 const RgbImage* preview, bool overwrite) {
   const fs::path target(c.labels);
   const fs::path temp = target.string() + ".partial" + std::to_string(::getpid());
   std::error_code ec;
@@ -241,7 +246,8 @@ void run_segment(const SegmentArgs& args) {
   for (size_t n = 0; n < cases.size(); ++n) {
     const Case& c = cases[n];
     const io::Volume ct = c.dicom ? io::read_dicom_series(c.input) : io::read_nifti(c.input);
-    bar.start(cases.size() > 1 ? c.name + " (" + std::to_string(n + 1) + "/" + std::to_string(cases.size()) + ")" : c.name);
+    bar.start(cases.size() > 1 ? c.name + " (" + std::to_string(n + 1) + "/" + std::to_string(cases.size()) + ")"
+                               : c.name);
     Segmentation result = segmenter.segment(ct, [&](int64_t done, int64_t total) { bar.update(done, total); });
     bar.finish();
     at::Tensor labels = subset.empty() ? result.labels : keep_labels(result.labels, subset);
@@ -274,13 +280,14 @@ void run_segment(const SegmentArgs& args) {
       const auto& g = result.model_grid;
       std::cerr << "swinsmt: " << c.input << " (" << result.input_axis_codes << ", " << ct.data.size(0) << " x "
                 << ct.data.size(1) << " x " << ct.data.size(2) << ") -> " << c.labels << ": " << result.windows
-                << (result.windows == 1 ? " window" : " windows") << " on a " << g[0] << " x " << g[1] << " x " << g[2] << " grid, "
-                << static_cast<int>(result.seconds * 10) / 10.0 << " s\n";
+                << (result.windows == 1 ? " window" : " windows") << " on a " << g[0] << " x " << g[1] << " x " << g[2]
+                << " grid, " << static_cast<int>(result.seconds * 10) / 10.0 << " s\n";
     }
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::cerr << "swinsmt: segmented " << cases.size() << (cases.size() == 1 ? " volume" : " volumes") << " in "
-            << static_cast<long long>(seconds * 10) / 10.0 << " s, peak memory " << format_bytes(peak_rss_bytes()) << "\n";
+            << static_cast<long long>(seconds * 10) / 10.0 << " s, peak memory " << format_bytes(peak_rss_bytes())
+            << "\n";
 }
 
 }  // namespace
@@ -294,25 +301,36 @@ void add_segment_command(CLI::App& app) {
   cmd->add_option("--output,-o", args->output,
                   "Label map file (.nii.gz); with --masks a folder; with several inputs a folder")
       ->required();
-  cmd->add_option("--weights,-w", args->weights, "Checkpoint (.pth, .ckpt, .safetensors)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--weights,-w", args->weights, "Checkpoint (.pth, .ckpt, .safetensors)")
+      ->required()
+      ->check(CLI::ExistingFile);
   cmd->add_option("--device", args->device, "cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--dtype", args->dtype, "Network precision: float32, float16 or bfloat16")
-      ->check(CLI::IsMember({"float32", "float16", "bfloat16"}))->capture_default_str();
+      ->check(CLI::IsMember({"float32", "float16", "bfloat16"}))
+      ->capture_default_str();
   cmd->add_option("--roi", args->roi, "Sliding-window size: one value or three (each >= 64, divisible by 32)")
-      ->expected(1, 3)->capture_default_str();
+      ->expected(1, 3)
+      ->capture_default_str();
   cmd->add_option("--overlap", args->overlap, "Window overlap in [0, 1)")->capture_default_str();
-  cmd->add_option("--blend", args->blend, "Window blending")->check(CLI::IsMember({"gaussian", "constant"}))->capture_default_str();
-  cmd->add_option("--spacing", args->spacing, "Model voxel size in mm, or \"native\" to keep the input grid")->capture_default_str();
-  cmd->add_option("--hu-window", args->hu_window, "HU range mapped to [0, 1] (clipped)")->expected(2)->capture_default_str();
+  cmd->add_option("--blend", args->blend, "Window blending")
+      ->check(CLI::IsMember({"gaussian", "constant"}))
+      ->capture_default_str();
+  cmd->add_option("--spacing", args->spacing, "Model voxel size in mm, or \"native\" to keep the input grid")
+      ->capture_default_str();
+  cmd->add_option("--hu-window", args->hu_window, "HU range mapped to [0, 1] (clipped)")
+      ->expected(2)
+      ->capture_default_str();
   cmd->add_flag("--ml", args->ml, "Write one multilabel NIfTI (the default)");
   cmd->add_flag("--masks", args->masks, "Write a folder with one <structure>.nii.gz per structure");
-  cmd->add_option("--roi-subset", args->roi_subset, "Keep only these structures (names as in the label table)")->expected(1, -1);
+  cmd->add_option("--roi-subset", args->roi_subset, "Keep only these structures (names as in the label table)")
+      ->expected(1, -1);
   cmd->add_flag("--statistics", args->statistics, "Write statistics.json: volume (mm^3) and mean HU per structure");
   cmd->add_flag("--preview", args->preview, "Write preview.png: axial, coronal and sagittal slices with the labels");
   cmd->add_option("--threads", args->threads, "CPU threads for LibTorch (default: its own choice)");
   cmd->add_option("--sw-batch", args->sw_batch, "Windows per network call")->capture_default_str();
   cmd->add_option("--merging", args->merging, "Patch merging version the weights were trained with")
-      ->check(CLI::IsMember({"merging", "mergingv2"}))->capture_default_str();
+      ->check(CLI::IsMember({"merging", "mergingv2"}))
+      ->capture_default_str();
   cmd->add_flag("--no-normalize", args->no_normalize, "Model was built with normalize=False");
   cmd->add_flag("--quiet,-q", args->quiet, "No progress bar or per-volume lines");
   cmd->add_flag("--overwrite", args->overwrite, "Replace existing outputs");

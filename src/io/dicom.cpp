@@ -30,8 +30,8 @@ namespace fs = std::filesystem;
 struct Slice {
   std::string file;
   std::string series;
-  std::array<double, 3> position{};     // ImagePositionPatient, LPS mm
-  std::array<double, 6> orientation{};  // ImageOrientationPatient: row then column cosines
+  std::array<double, 3> position{};       // ImagePositionPatient, LPS mm
+  std::array<double, 6> orientation{};    // ImageOrientationPatient: row then column cosines
   std::array<double, 2> pixel_spacing{};  // between rows, between columns (mm)
   int64_t rows = 0, columns = 0;
   double slope = 1, intercept = 0;
@@ -102,18 +102,29 @@ bool read_slice(const fs::path& file, Slice& s) {
                 " frames); only series of single-frame images are supported");
   const gdcm::PixelFormat& format = image.GetPixelFormat();
   if (format.GetSamplesPerPixel() != 1)
-    throw Error(path + " has " + std::to_string(format.GetSamplesPerPixel()) + " samples per pixel; expected 1 (greyscale CT)");
+    throw Error(path + " has " + std::to_string(format.GetSamplesPerPixel()) +
+                " samples per pixel; expected 1 (greyscale CT)");
   s.columns = image.GetDimension(0);
   s.rows = image.GetDimension(1);
   std::vector<char> buffer(image.GetBufferLength());
   if (!image.GetBuffer(buffer.data())) throw Error(path + ": cannot decode the pixel data");
   at::Tensor raw;
   switch (format.GetScalarType()) {
-    case gdcm::PixelFormat::UINT8: raw = buffer_to_tensor<uint8_t>(buffer, s.rows, s.columns, at::kByte); break;
-    case gdcm::PixelFormat::INT8: raw = buffer_to_tensor<int8_t>(buffer, s.rows, s.columns, at::kChar); break;
-    case gdcm::PixelFormat::INT16: raw = buffer_to_tensor<int16_t>(buffer, s.rows, s.columns, at::kShort); break;
-    case gdcm::PixelFormat::INT32: raw = buffer_to_tensor<int32_t>(buffer, s.rows, s.columns, at::kInt); break;
-    case gdcm::PixelFormat::FLOAT32: raw = buffer_to_tensor<float>(buffer, s.rows, s.columns, at::kFloat); break;
+    case gdcm::PixelFormat::UINT8:
+      raw = buffer_to_tensor<uint8_t>(buffer, s.rows, s.columns, at::kByte);
+      break;
+    case gdcm::PixelFormat::INT8:
+      raw = buffer_to_tensor<int8_t>(buffer, s.rows, s.columns, at::kChar);
+      break;
+    case gdcm::PixelFormat::INT16:
+      raw = buffer_to_tensor<int16_t>(buffer, s.rows, s.columns, at::kShort);
+      break;
+    case gdcm::PixelFormat::INT32:
+      raw = buffer_to_tensor<int32_t>(buffer, s.rows, s.columns, at::kInt);
+      break;
+    case gdcm::PixelFormat::FLOAT32:
+      raw = buffer_to_tensor<float>(buffer, s.rows, s.columns, at::kFloat);
+      break;
     case gdcm::PixelFormat::UINT16: {
       const auto* p = reinterpret_cast<const uint16_t*>(buffer.data());
       raw = at::empty({s.rows, s.columns}, at::kFloat);
@@ -162,13 +173,15 @@ Volume read_dicom_series(const std::string& folder) {
     if (read_slice(file, s)) slices.push_back(std::move(s));
   }
   if (slices.empty())
-    throw Error(folder + " holds " + std::to_string(files.size()) + " files but no DICOM image; expected the files of one DICOM series");
+    throw Error(folder + " holds " + std::to_string(files.size()) +
+                " files but no DICOM image; expected the files of one DICOM series");
 
   std::map<std::string, int> series;
   for (const auto& s : slices) ++series[s.series];
   if (series.size() > 1) {
     std::string list;
-    for (const auto& [uid, count] : series) list += (list.empty() ? "" : ", ") + (uid.empty() ? "(none)" : uid) + " (" + std::to_string(count) + " files)";
+    for (const auto& [uid, count] : series)
+      list += (list.empty() ? "" : ", ") + (uid.empty() ? "(none)" : uid) + " (" + std::to_string(count) + " files)";
     throw Error(folder + " mixes " + std::to_string(series.size()) + " DICOM series (SeriesInstanceUID " + list +
                 "); expected one series per folder");
   }
@@ -176,23 +189,27 @@ Volume read_dicom_series(const std::string& folder) {
   const Slice& first = slices.front();
   for (const auto& s : slices) {
     if (s.rows != first.rows || s.columns != first.columns)
-      throw Error(s.file + " is " + std::to_string(s.columns) + " x " + std::to_string(s.rows) + " pixels, but " + first.file +
-                  " is " + std::to_string(first.columns) + " x " + std::to_string(first.rows) + "; expected one image size per series");
+      throw Error(s.file + " is " + std::to_string(s.columns) + " x " + std::to_string(s.rows) + " pixels, but " +
+                  first.file + " is " + std::to_string(first.columns) + " x " + std::to_string(first.rows) +
+                  "; expected one image size per series");
     for (int i = 0; i < 6; ++i)
       if (std::abs(s.orientation[i] - first.orientation[i]) > 1e-4)
-        throw Error(s.file + " has another ImageOrientationPatient than " + first.file + "; expected one orientation per series");
+        throw Error(s.file + " has another ImageOrientationPatient than " + first.file +
+                    "; expected one orientation per series");
     for (int i = 0; i < 2; ++i)
       if (std::abs(s.pixel_spacing[i] - first.pixel_spacing[i]) > 1e-4)
-        throw Error(s.file + " has PixelSpacing " + format_mm(s.pixel_spacing[0]) + "\\" + format_mm(s.pixel_spacing[1]) +
-                    " but " + first.file + " has " + format_mm(first.pixel_spacing[0]) + "\\" + format_mm(first.pixel_spacing[1]) +
-                    "; expected one pixel spacing per series");
+        throw Error(s.file + " has PixelSpacing " + format_mm(s.pixel_spacing[0]) + "\\" +
+                    format_mm(s.pixel_spacing[1]) + " but " + first.file + " has " + format_mm(first.pixel_spacing[0]) +
+                    "\\" + format_mm(first.pixel_spacing[1]) + "; expected one pixel spacing per series");
   }
 
   // Slice normal = row cosines x column cosines; sort along it.
   const double* o = first.orientation.data();
   const std::array<double, 3> normal{o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5], o[0] * o[4] - o[1] * o[3]};
-  for (auto& s : slices) s.along_normal = s.position[0] * normal[0] + s.position[1] * normal[1] + s.position[2] * normal[2];
-  std::stable_sort(slices.begin(), slices.end(), [](const Slice& a, const Slice& b) { return a.along_normal < b.along_normal; });
+  for (auto& s : slices)
+    s.along_normal = s.position[0] * normal[0] + s.position[1] * normal[1] + s.position[2] * normal[2];
+  std::stable_sort(slices.begin(), slices.end(),
+                   [](const Slice& a, const Slice& b) { return a.along_normal < b.along_normal; });
 
   const int64_t n = static_cast<int64_t>(slices.size());
   std::array<double, 3> step{0, 0, 0};
@@ -201,14 +218,16 @@ Volume read_dicom_series(const std::string& folder) {
     double min_gap = 1e300, max_gap = 0;
     for (int64_t k = 1; k < n; ++k) {
       const double gap = slices[k].along_normal - slices[k - 1].along_normal;
-      if (gap < 1e-4) throw Error(folder + ": " + slices[k - 1].file + " and " + slices[k].file + " are at the same position; duplicate slices");
+      if (gap < 1e-4)
+        throw Error(folder + ": " + slices[k - 1].file + " and " + slices[k].file +
+                    " are at the same position; duplicate slices");
       min_gap = std::min(min_gap, gap);
       max_gap = std::max(max_gap, gap);
     }
     // A tolerance of 1% (and 0.01 mm) absorbs the rounding of positions written as decimal strings.
     if (max_gap - min_gap > std::max(0.01, 0.01 * min_gap))
-      throw Error(folder + ": inconsistent slice spacing, gaps from " + format_mm(min_gap) + " to " + format_mm(max_gap) +
-                  " mm along the slice normal (missing slices?); expected evenly spaced slices");
+      throw Error(folder + ": inconsistent slice spacing, gaps from " + format_mm(min_gap) + " to " +
+                  format_mm(max_gap) + " mm along the slice normal (missing slices?); expected evenly spaced slices");
     for (int i = 0; i < 3; ++i) step[i] = (slices.back().position[i] - first.position[i]) / static_cast<double>(n - 1);
     slice_spacing = (slices.back().along_normal - slices.front().along_normal) / static_cast<double>(n - 1);
   } else {

@@ -63,9 +63,12 @@ nifti_dmat44 tensor_to_dmat44(const at::Tensor& t) {
 /// Millimetres per file unit (NIfTI: 1 metre, 2 mm, 3 micron; 0 "unknown" is taken as mm).
 double mm_per_unit(int xyz_units) {
   switch (xyz_units) {
-    case NIFTI_UNITS_METER: return 1000.0;
-    case NIFTI_UNITS_MICRON: return 0.001;
-    default: return 1.0;
+    case NIFTI_UNITS_METER:
+      return 1000.0;
+    case NIFTI_UNITS_MICRON:
+      return 0.001;
+    default:
+      return 1.0;
   }
 }
 
@@ -73,13 +76,27 @@ at::Tensor voxels_to_tensor(const nifti_image& nim, const std::string& path) {
   const std::vector<int64_t> disk_shape = {nim.nz, nim.ny, nim.nx};  // x varies fastest on disk
   at::ScalarType type;
   switch (nim.datatype) {
-    case NIFTI_TYPE_UINT8: type = at::kByte; break;
-    case NIFTI_TYPE_INT8: type = at::kChar; break;
-    case NIFTI_TYPE_INT16: type = at::kShort; break;
-    case NIFTI_TYPE_INT32: type = at::kInt; break;
-    case NIFTI_TYPE_INT64: type = at::kLong; break;
-    case NIFTI_TYPE_FLOAT32: type = at::kFloat; break;
-    case NIFTI_TYPE_FLOAT64: type = at::kDouble; break;
+    case NIFTI_TYPE_UINT8:
+      type = at::kByte;
+      break;
+    case NIFTI_TYPE_INT8:
+      type = at::kChar;
+      break;
+    case NIFTI_TYPE_INT16:
+      type = at::kShort;
+      break;
+    case NIFTI_TYPE_INT32:
+      type = at::kInt;
+      break;
+    case NIFTI_TYPE_INT64:
+      type = at::kLong;
+      break;
+    case NIFTI_TYPE_FLOAT32:
+      type = at::kFloat;
+      break;
+    case NIFTI_TYPE_FLOAT64:
+      type = at::kDouble;
+      break;
     case NIFTI_TYPE_UINT16: {
       // No uint16 in LibTorch 1.13: widen to int32.
       auto out = at::empty(disk_shape, at::kInt);
@@ -105,14 +122,22 @@ at::Tensor voxels_to_tensor(const nifti_image& nim, const std::string& path) {
 int nifti_type_of(at::ScalarType type) {
   switch (type) {
     case at::kBool:
-    case at::kByte: return NIFTI_TYPE_UINT8;
-    case at::kChar: return NIFTI_TYPE_INT8;
-    case at::kShort: return NIFTI_TYPE_INT16;
-    case at::kInt: return NIFTI_TYPE_INT32;
-    case at::kLong: return NIFTI_TYPE_INT64;
-    case at::kFloat: return NIFTI_TYPE_FLOAT32;
-    case at::kDouble: return NIFTI_TYPE_FLOAT64;
-    default: return 0;
+    case at::kByte:
+      return NIFTI_TYPE_UINT8;
+    case at::kChar:
+      return NIFTI_TYPE_INT8;
+    case at::kShort:
+      return NIFTI_TYPE_INT16;
+    case at::kInt:
+      return NIFTI_TYPE_INT32;
+    case at::kLong:
+      return NIFTI_TYPE_INT64;
+    case at::kFloat:
+      return NIFTI_TYPE_FLOAT32;
+    case at::kDouble:
+      return NIFTI_TYPE_FLOAT64;
+    default:
+      return 0;
   }
 }
 
@@ -153,7 +178,8 @@ Volume read_nifti(const std::string& path) {
   std::string dims;
   for (int64_t d = 1; d <= nim->ndim; ++d) dims += (d > 1 ? " x " : "") + std::to_string(nim->dim[d]);
   for (int d = 4; d <= 7 && d <= nim->dim[0]; ++d)
-    if (nim->dim[d] > 1) throw Error(path + " is a " + std::to_string(nim->ndim) + "-D image (" + dims + "); expected a 3-D volume");
+    if (nim->dim[d] > 1)
+      throw Error(path + " is a " + std::to_string(nim->ndim) + "-D image (" + dims + "); expected a 3-D volume");
   if (nim->dim[0] < 3 || nim->nx < 2 || nim->ny < 2 || nim->nz < 2)
     throw Error(path + " is a 2-D image (" + dims + "); expected a 3-D volume with at least 2 voxels along each axis");
 
@@ -184,12 +210,15 @@ Volume read_nifti(const std::string& path) {
 }
 
 void write_nifti(const std::string& path, const at::Tensor& data, const NiftiGeometry& geometry) {
-  if (data.dim() != 3) throw Error(path + ": can only write 3-D images, got " + std::to_string(data.dim()) + " dimensions");
+  if (data.dim() != 3)
+    throw Error(path + ": can only write 3-D images, got " + std::to_string(data.dim()) + " dimensions");
   const int datatype = nifti_type_of(data.scalar_type());
   if (datatype == 0) throw Error(path + ": cannot write voxel type " + std::string(c10::toString(data.scalar_type())));
   // Disk order: x fastest, so the (i, j, k) tensor is stored transposed.
-  at::Tensor disk = data.to(at::kCPU).to(data.scalar_type() == at::kBool ? at::kByte : data.scalar_type())
-                        .permute({2, 1, 0}).contiguous();
+  at::Tensor disk = data.to(at::kCPU)
+                        .to(data.scalar_type() == at::kBool ? at::kByte : data.scalar_type())
+                        .permute({2, 1, 0})
+                        .contiguous();
 
   const int64_t dims[8] = {3, data.size(0), data.size(1), data.size(2), 1, 1, 1, 1};
   std::unique_ptr<nifti_image, void (*)(nifti_image*)> nim(nifti_make_new_nim(dims, datatype, 0), nifti_image_free);

@@ -11,15 +11,15 @@ namespace swinsmt::io {
 /// NIfTI header fields that describe the grid. Kept from the input so that outputs are written with
 /// the input's own qform/sform (codes and matrices) and units, whatever tool reads them later.
 struct NiftiGeometry {
-  int version = 1;            ///< 1 (NIfTI-1) or 2 (NIfTI-2)
-  int qform_code = 0;         ///< NIFTI_XFORM_* code of the qform (0: absent)
-  int sform_code = 0;         ///< NIFTI_XFORM_* code of the sform (0: absent)
-  at::Tensor qform;           ///< 4x4 float64, voxel -> world in the file's spatial units
-  at::Tensor sform;           ///< 4x4 float64, voxel -> world in the file's spatial units
+  int version = 1;                        ///< 1 (NIfTI-1) or 2 (NIfTI-2)
+  int qform_code = 0;                     ///< NIFTI_XFORM_* code of the qform (0: absent)
+  int sform_code = 0;                     ///< NIFTI_XFORM_* code of the sform (0: absent)
+  at::Tensor qform;                       ///< 4x4 float64, voxel -> world in the file's spatial units
+  at::Tensor sform;                       ///< 4x4 float64, voxel -> world in the file's spatial units
   std::array<double, 3> pixdim{1, 1, 1};  ///< dx, dy, dz as stored (file units)
-  int xyz_units = 2;          ///< NIFTI_UNITS_* code of the spatial units (2: mm)
-  int time_units = 0;         ///< NIFTI_UNITS_* code of the time units
-  std::string description;    ///< descrip (at most 79 characters are written)
+  int xyz_units = 2;                      ///< NIFTI_UNITS_* code of the spatial units (2: mm)
+  int time_units = 0;                     ///< NIFTI_UNITS_* code of the time units
+  std::string description;                ///< descrip (at most 79 characters are written)
 
   /// A header for a grid known only by its affine (voxel -> RAS+ mm): qform and sform both set to it
   /// with code 1 (scanner anatomical), units mm. Used for DICOM inputs.
