@@ -14,6 +14,9 @@ LoadedModel load(const std::string& path, const LoadOptions& options) {
   auto report = load_state_dict(*model, ckpt.state, options.strict, path);
   ckpt.state.clear();
   move_module(*model, options.device, options.dtype);
+  // The 3-D convolutions always see the same few shapes (one window size): let cuDNN pick the
+  // fastest algorithm once per shape.
+  if (options.device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
   model->eval();
   return {model, config, std::move(ckpt.info), std::move(report)};
 }

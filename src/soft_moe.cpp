@@ -154,10 +154,12 @@ at::Tensor SoftMoEImpl::chunked_forward(const at::Tensor& x, const at::Tensor& s
   // (beyond seq_len) are never combined since the official code drops them.
   const int64_t b = x.size(0), n = x.size(1), d = x.size(2), e = options.num_experts(), s = n / e;
   const int64_t chunk = std::max<int64_t>(1, std::min(options.chunk_size(), s));
-  auto tokens_t = x.transpose(1, 2);                   // (B, d, n) keys for dispatch
-  auto acc = at::zeros({b, seq_len, d}, x.options());  // un-normalised combine output
-  auto z = at::zeros({b, 1, seq_len}, x.options());    // softmax denominators per token
-  auto m = at::full({b, 1, seq_len}, -std::numeric_limits<double>::infinity(), x.options());  // running max
+  auto tokens_t = x.transpose(1, 2);  // (B, d, n) keys for dispatch
+  // The combine statistics accumulate over all blocks: keep them in fp32 even for fp16/bf16 inputs.
+  const auto acc_options = x.options().dtype(at::kFloat);
+  auto acc = at::zeros({b, seq_len, d}, acc_options);  // un-normalised combine output
+  auto z = at::zeros({b, 1, seq_len}, acc_options);    // softmax denominators per token
+  auto m = at::full({b, 1, seq_len}, -std::numeric_limits<double>::infinity(), acc_options);  // running max
   for (int64_t expert = 0; expert < e; ++expert) {
     for (int64_t j = 0; j < s; j += chunk) {
       const int64_t q0 = expert * s + j, c = std::min(chunk, s - j);
@@ -166,20 +168,21 @@ at::Tensor SoftMoEImpl::chunked_forward(const at::Tensor& x, const at::Tensor& s
       // Combine statistics over this block's slots (rows) for every kept token (column), taken
       // before the dispatch softmax overwrites the logits.
       auto kept = logits.narrow(2, 0, seq_len);
-      auto m_new = at::maximum(m, at::amax(kept, {1}, /*keepdim=*/true));
+      auto m_new = at::maximum(m, at::amax(kept, {1}, /*keepdim=*/true).to(at::kFloat));
       auto rescale = (m - m_new).exp_();  // (B, 1, seq_len)
-      auto p = (kept - m_new).exp_();     // (B, c, seq_len)
+      auto p = (kept - m_new).exp_();     // (B, c, seq_len), fp32
       z.mul_(rescale).add_(p.sum(1, /*keepdim=*/true));
+      p = p.to(x.dtype());  // a no-op in fp32
       m = std::move(m_new);
       // Dispatch: softmax over tokens, in place (each row is read before it is written).
       at::_softmax_out(logits, logits, -1, false);
       auto y = run_expert(expert, at::matmul(logits, x));  // (B, c, d)
       logits.reset();
-      acc.mul_(rescale.transpose(1, 2)).add_(at::matmul(p.transpose(1, 2), y));
+      acc.mul_(rescale.transpose(1, 2)).add_(at::matmul(p.transpose(1, 2), y).to(at::kFloat));
     }
   }
   z = z.transpose(1, 2);
-  return acc.div_(z);
+  return acc.div_(z).to(x.dtype());
 }
 
 }  // namespace swinsmt

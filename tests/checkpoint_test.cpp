@@ -4,6 +4,7 @@
 // Files: tests/data/checkpoints (fixtures, and cases made by tools/make_checkpoint_cases.py).
 #include "fixtures.hpp"
 #include "test_paths.hpp"
+#include "test_support.hpp"
 
 #include "checkpoint/pickle.hpp"
 #include "checkpoint/reader.hpp"
@@ -63,33 +64,6 @@ std::string entry(const CheckpointInfo& info, const std::string& key) {
     if (k == key) return text;
   return "<no entry \"" + key + "\">";
 }
-
-struct Run {
-  int code;
-  std::string output;  // stdout + stderr
-};
-
-Run run_cli(const std::string& args) {
-  const fs::path log = fs::temp_directory_path() / ("swinsmt_ckpt_cli_" + std::to_string(::getpid()) + ".log");
-  const std::string cmd = std::string(SWINSMT_CLI_PATH) + " " + args + " > " + log.string() + " 2>&1";
-  const int status = std::system(cmd.c_str());
-  std::ifstream in(log);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  fs::remove(log);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
-}
-
-class TempDir {
- public:
-  TempDir() : path_(fs::temp_directory_path() / ("swinsmt_ckpt_test_" + std::to_string(::getpid()))) {
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
@@ -151,7 +125,7 @@ TEST(Checkpoint, RebuildTensorV3OnUntypedStorage) {
 }
 
 TEST(Checkpoint, SafetensorsReadsWithPrefixStripped) {
-  TempDir dir;
+  test::ScratchDir dir("ckpt");
   StateDict prefixed;
   for (const auto& item : expected_tiny().tensors) prefixed.insert("module." + item.key(), item.value());
   write_safetensors(dir / "p.safetensors", prefixed, {{"note", "x"}});
@@ -212,7 +186,7 @@ TEST(Checkpoint, FabricModelGivesFixtureConfig) {
 }
 
 TEST(Checkpoint, MissingOrUnknownFilesAreErrors) {
-  TempDir dir;
+  test::ScratchDir dir("ckpt");
   try {
     read_checkpoint(dir / "absent.pth");
     FAIL() << "no error";
@@ -291,7 +265,7 @@ TEST(CheckpointHostile, DeepNestingHitsLimit) {
 }
 
 TEST(CheckpointHostile, WrongShapedTensorNamesKeyAndShapes) {
-  TempDir dir;
+  test::ScratchDir dir("ckpt");
   auto state = read_state_dict(ckpt_path("smt_f12_v2_e4.fabric.pth"));
   const std::string key = "swinViT.layers1.0.blocks.0.attn.qkv.weight";
   ASSERT_EQ(state[key].sizes(), at::IntArrayRef({36, 12}));
@@ -551,7 +525,7 @@ TEST(CheckpointFuzz, TruncatedAndFlippedFabricModel) {
 // The CLI.
 
 TEST(CliInspect, FabricCheckpointText) {
-  const auto run = run_cli("inspect " + ckpt_path("smt_f12_v2_e4.fabric.pth"));
+  const auto run = test::run_swinsmt("inspect " + ckpt_path("smt_f12_v2_e4.fabric.pth"));
   ASSERT_EQ(run.code, 0) << run.output;
   for (const char* part :
        {"torch.save zip", "under \"model\"", "tensors:     257", "feature 12", "heads [3, 6, 12, 24]",
@@ -561,7 +535,7 @@ TEST(CliInspect, FabricCheckpointText) {
 
 TEST(CliInspect, Json) {
   const std::string path = ckpt_path("smt_f12_v2_e4.fabric.pth");
-  const auto run = run_cli("inspect --json " + path);
+  const auto run = test::run_swinsmt("inspect --json " + path);
   ASSERT_EQ(run.code, 0) << run.output;
   const auto j = nlohmann::json::parse(run.output);
   const auto state = read_state_dict(path);
@@ -586,14 +560,14 @@ TEST(CliInspect, Json) {
 TEST(CliInspect, EveryTinyFileAndInferenceFailure) {
   for (const char* file : {"tiny.state_dict.pth", "tiny.ddp.pth", "tiny.fabric.pth", "tiny.lightning.ckpt",
                            "tiny.legacy.pth", "tiny.expected.safetensors"}) {
-    const auto run = run_cli("inspect " + ckpt_path(file));
+    const auto run = test::run_swinsmt("inspect " + ckpt_path(file));
     EXPECT_EQ(run.code, 0) << file << "\n" << run.output;
     EXPECT_TRUE(contains(run.output, "tensors:     12")) << run.output;
     // Not a SwinSMT: the reason is given, the rest is still printed.
     EXPECT_TRUE(contains(run.output, "config:      not inferred:")) << run.output;
     EXPECT_TRUE(contains(run.output, "swinViT.patch_embed.proj.weight")) << run.output;
   }
-  const auto lightning = run_cli("inspect --json " + ckpt_path("tiny.lightning.ckpt"));
+  const auto lightning = test::run_swinsmt("inspect --json " + ckpt_path("tiny.lightning.ckpt"));
   ASSERT_EQ(lightning.code, 0) << lightning.output;
   const auto j = nlohmann::json::parse(lightning.output);
   EXPECT_TRUE(j["config"].is_null());
@@ -603,18 +577,18 @@ TEST(CliInspect, EveryTinyFileAndInferenceFailure) {
 }
 
 TEST(CliInspect, HostileFileIsOneErrorLine) {
-  const auto run = run_cli("inspect " + ckpt_path("hostile.short_storage.pth"));
+  const auto run = test::run_swinsmt("inspect " + ckpt_path("hostile.short_storage.pth"));
   EXPECT_EQ(run.code, 1);
   EXPECT_TRUE(contains(run.output, "swinsmt: error: ")) << run.output;
   EXPECT_TRUE(contains(run.output, "holds 96 bytes")) << run.output;
 }
 
 TEST(CliConvert, FabricToSafetensorsWithConfig) {
-  TempDir dir;
+  test::ScratchDir dir("ckpt");
   const std::string source = ckpt_path("smt_f12_v2_e4.fabric.pth");
   const std::string out = dir / "model.safetensors";
   const std::string args = "convert " + source + " " + out;
-  const auto run = run_cli(args);
+  const auto run = test::run_swinsmt(args);
   ASSERT_EQ(run.code, 0) << run.output;
 
   const auto converted = read_safetensors(out);
@@ -639,11 +613,11 @@ TEST(CliConvert, FabricToSafetensorsWithConfig) {
   const auto loaded = load(out);
   EXPECT_EQ(describe(loaded.config), describe(inferred));
 
-  const auto again = run_cli(args);
+  const auto again = test::run_swinsmt(args);
   EXPECT_EQ(again.code, 1);
   EXPECT_TRUE(contains(again.output, "already exists")) << again.output;
-  EXPECT_EQ(run_cli(args + " --overwrite").code, 0);
-  const auto v2 = run_cli("convert --merging mergingv2 --no-normalize --overwrite " + source + " " + out);
+  EXPECT_EQ(test::run_swinsmt(args + " --overwrite").code, 0);
+  const auto v2 = test::run_swinsmt("convert --merging mergingv2 --no-normalize --overwrite " + source + " " + out);
   ASSERT_EQ(v2.code, 0) << v2.output;
   const auto v2config = nlohmann::json::parse(read_safetensors(out).metadata.at("config"));
   EXPECT_EQ(v2config["downsample"], "mergingv2");
@@ -651,8 +625,8 @@ TEST(CliConvert, FabricToSafetensorsWithConfig) {
 }
 
 TEST(CliConvert, NonModelStateDictHasNoConfig) {
-  TempDir dir;
-  const auto run = run_cli("convert " + ckpt_path("tiny.legacy.pth") + " " + (dir / "tiny.safetensors"));
+  test::ScratchDir dir("ckpt");
+  const auto run = test::run_swinsmt("convert " + ckpt_path("tiny.legacy.pth") + " " + (dir / "tiny.safetensors"));
   ASSERT_EQ(run.code, 0) << run.output;
   EXPECT_TRUE(contains(run.output, "no config metadata")) << run.output;
   const auto converted = read_safetensors(dir / "tiny.safetensors");

@@ -1,7 +1,7 @@
 // `swinsmt segment` end to end: outputs, geometry of LAS and DICOM inputs, several inputs, and bad
 // inputs (clear errors, nothing left behind that looks complete).
 #include "fixtures.hpp"
-#include "segment_fixtures.hpp"
+#include "test_support.hpp"
 
 #include <swinsmt/io/dicom.hpp>
 #include <swinsmt/io/nifti.hpp>

@@ -1,56 +1,23 @@
 // `swinsmt forward` from the command line against the official reference tensors.
 #include "fixtures.hpp"
 #include "test_paths.hpp"
+#include "test_support.hpp"
 
 #include <swinsmt/safetensors.hpp>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <sys/wait.h>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 
 using namespace swinsmt;
 namespace fs = std::filesystem;
-
-namespace {
-
-struct Run {
-  int code;
-  std::string output;  // stdout + stderr
-};
-
-Run run_cli(const std::string& args) {
-  const fs::path log = fs::temp_directory_path() / ("swinsmt_cli_" + std::to_string(::getpid()) + ".log");
-  const std::string cmd = std::string(SWINSMT_CLI_PATH) + " " + args + " > " + log.string() + " 2>&1";
-  const int status = std::system(cmd.c_str());
-  std::ifstream in(log);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  fs::remove(log);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
-}
-
-class TempDir {
- public:
-  TempDir() : path_(fs::temp_directory_path() / ("swinsmt_cli_test_" + std::to_string(::getpid()))) {
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
-
-}  // namespace
 
 class CliForward : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(CliForward, ReproducesOfficialOutputAndHidden) {
   const std::string model = GetParam();
-  TempDir dir;
+  test::ScratchDir dir("cli");
   test::Fixture io(model + ".io.safetensors");
   const auto config = nlohmann::json::parse(io.metadata().at("config"));
   StateDict input;
@@ -69,7 +36,7 @@ TEST_P(CliForward, ReproducesOfficialOutputAndHidden) {
                      (dir / "out.safetensors") + " --hidden";
   if (config.value("downsample", std::string("merging")) == "mergingv2") args += " --merging mergingv2";
   if (!config.value("normalize", true)) args += " --no-normalize";
-  const auto run = run_cli(args);
+  const auto run = test::run_swinsmt(args);
   ASSERT_EQ(run.code, 0) << run.output;
 
   auto result = read_safetensors(dir / "out.safetensors");
@@ -79,17 +46,17 @@ TEST_P(CliForward, ReproducesOfficialOutputAndHidden) {
     test::expect_close(model + " CLI " + name, result.tensors[name], io.at(name));
   }
   // An existing output is not replaced without --overwrite.
-  const auto again = run_cli(args);
+  const auto again = test::run_swinsmt(args);
   EXPECT_EQ(again.code, 1);
   EXPECT_NE(again.output.find("already exists"), std::string::npos) << again.output;
-  EXPECT_EQ(run_cli(args + " --overwrite").code, 0);
+  EXPECT_EQ(test::run_swinsmt(args + " --overwrite").code, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Official, CliForward,
                          ::testing::Values("smt_f12_v2_e4", "swinunetr_f12_b2", "smt_f12_mergingv2_e3"));
 
 TEST(CliErrors, OneClearSentenceAndNonZeroExit) {
-  TempDir dir;
+  test::ScratchDir dir("cli");
   const std::string weights = test::data_path("checkpoints/smt_f12_v2_e4.fabric.pth");
   StateDict bad;
   bad.insert("input", at::zeros({1, 1, 64, 64, 48}));
@@ -98,40 +65,40 @@ TEST(CliErrors, OneClearSentenceAndNonZeroExit) {
   none.insert("x", at::zeros({1}));
   write_safetensors(dir / "no_input.safetensors", none);
 
-  auto r = run_cli("forward --weights " + weights + " --input " + (dir / "bad_shape.safetensors") + " --output " +
-                   (dir / "o.safetensors"));
+  auto r = test::run_swinsmt("forward --weights " + weights + " --input " + (dir / "bad_shape.safetensors") +
+                             " --output " + (dir / "o.safetensors"));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.output.find("divisible by 32"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(dir / "o.safetensors"));
 
-  r = run_cli("forward --weights " + weights + " --input " + (dir / "no_input.safetensors") + " --output " +
-              (dir / "o.safetensors"));
+  r = test::run_swinsmt("forward --weights " + weights + " --input " + (dir / "no_input.safetensors") + " --output " +
+                        (dir / "o.safetensors"));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.output.find("no tensor named \"input\""), std::string::npos) << r.output;
 
-  r = run_cli("forward --weights " + (dir / "missing.pth") + " --input " + (dir / "no_input.safetensors") +
-              " --output " + (dir / "o.safetensors"));
+  r = test::run_swinsmt("forward --weights " + (dir / "missing.pth") + " --input " + (dir / "no_input.safetensors") +
+                        " --output " + (dir / "o.safetensors"));
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.output.find("missing.pth"), std::string::npos) << r.output;
 
-  r = run_cli("forward --weights " + (dir / "no_input.safetensors") + " --input " + (dir / "no_input.safetensors") +
-              " --output " + (dir / "o.safetensors"));
+  r = test::run_swinsmt("forward --weights " + (dir / "no_input.safetensors") + " --input " +
+                        (dir / "no_input.safetensors") + " --output " + (dir / "o.safetensors"));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.output.find("swinViT.patch_embed.proj.weight"), std::string::npos) << r.output;
 
-  r = run_cli("forward --weights " + weights + " --input " + (dir / "no_input.safetensors") + " --output " +
-              (dir / "o.safetensors") + " --device tpu");
+  r = test::run_swinsmt("forward --weights " + weights + " --input " + (dir / "no_input.safetensors") + " --output " +
+                        (dir / "o.safetensors") + " --device tpu");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.output.find("tpu"), std::string::npos) << r.output;
 }
 
 TEST(CliDoctor, ReportsLibTorchBlasAndThreads) {
-  const auto r = run_cli("doctor --threads 1");
+  const auto r = test::run_swinsmt("doctor --threads 1");
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("LibTorch "), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("BLAS /"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("threads 1"), std::string::npos) << r.output;
-  const auto v = run_cli("--version");
+  const auto v = test::run_swinsmt("--version");
   EXPECT_EQ(v.code, 0);
   EXPECT_NE(v.output.find("swinsmt 0."), std::string::npos) << v.output;
 }

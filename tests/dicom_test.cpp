@@ -1,7 +1,7 @@
 // DICOM series: geometry against the segmentation TotalSegmentator stored for the same series
 // (tests/data/example_seg_dicom.nii.gz, stored LAS) and bad folders.
 #include "fixtures.hpp"
-#include "segment_fixtures.hpp"
+#include "test_support.hpp"
 
 #include <swinsmt/error.hpp>
 #include <swinsmt/io/dicom.hpp>

@@ -1,5 +1,5 @@
 // The embedded label table against the shipped JSON, and name lookups.
-#include "segment_fixtures.hpp"
+#include "test_support.hpp"
 
 #include <swinsmt/error.hpp>
 #include <swinsmt/labels.hpp>

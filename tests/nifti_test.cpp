@@ -1,6 +1,6 @@
 // NIfTI reading against nibabel's reading of the same files, round trips, and bad inputs.
 #include "fixtures.hpp"
-#include "segment_fixtures.hpp"
+#include "test_support.hpp"
 
 #include <swinsmt/error.hpp>
 #include <swinsmt/io/nifti.hpp>

@@ -2,7 +2,7 @@
 // sliding_window_inference with the official SwinSMT and the bundled weights
 // (tools/make_segment_references.py labels), on RAS and on reoriented copies of the CT.
 #include "fixtures.hpp"
-#include "segment_fixtures.hpp"
+#include "test_support.hpp"
 
 #include <swinsmt/error.hpp>
 #include <swinsmt/io/nifti.hpp>

@@ -1,6 +1,6 @@
 #pragma once
-// Helpers shared by the segmentation tests: paths of the bundled example data and weights, scratch
-// folders, and running the CLI.
+// Helpers shared by the tests: paths of the bundled example data and weights, scratch folders, and
+// running the CLI.
 
 #include <string>
 #include <vector>
@@ -10,9 +10,7 @@ namespace swinsmt::test {
 /// Absolute path of a file in the source tree (e.g. "examples/data/example_ct.nii.gz").
 std::string source_path(const std::string& relative);
 
-/// The bundled example checkpoint weights/swinsmt_f12_random.pth. The environment variable
-/// SWINSMT_TEST_WEIGHTS replaces it (a safetensors copy of the same tensors, for builds whose
-/// checkpoint reader cannot read torch.save files yet).
+/// The bundled example checkpoint weights/swinsmt_f12_random.pth.
 std::string example_weights();
 
 /// A fresh folder under the system temp folder, removed with everything in it on destruction.

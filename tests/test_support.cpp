@@ -1,4 +1,4 @@
-#include "segment_fixtures.hpp"
+#include "test_support.hpp"
 
 #include "test_paths.hpp"
 
@@ -16,10 +16,7 @@ namespace fs = std::filesystem;
 
 std::string source_path(const std::string& relative) { return std::string(SWINSMT_SOURCE_DIR) + "/" + relative; }
 
-std::string example_weights() {
-  if (const char* override_path = std::getenv("SWINSMT_TEST_WEIGHTS")) return override_path;
-  return source_path("weights/swinsmt_f12_random.pth");
-}
+std::string example_weights() { return source_path("weights/swinsmt_f12_random.pth"); }
 
 ScratchDir::ScratchDir(const std::string& tag) {
   static int counter = 0;
