@@ -235,6 +235,12 @@ TEST(Nifti, HugeDimensionsAreRefusedBeforeAllocating) {
   write_bytes(dir / "short.nii", nifti1_header(1000, 1000, 100));
   const auto es = error_of([&] { io::read_nifti(dir / "short.nii"); });
   EXPECT_NE(es.find("(200000000 bytes), but the file has only 352 bytes"), std::string::npos) << es;
+  // nifti_clib trusted dim[0] (a fuzzed header made it read out of bounds): checked before it runs.
+  auto bad_rank = nifti2_header(2, 2, 2);
+  put<int64_t>(bad_rank, 16, -7378697629483778071);
+  write_bytes(dir / "rank.nii", bad_rank);
+  const auto er = error_of([&] { io::read_nifti(dir / "rank.nii"); });
+  EXPECT_NE(er.find("declares -7378697629483778071 dimensions (dim[0]); expected 1 to 7"), std::string::npos) << er;
   // The limit is the caller's to choose.
   io::NiftiReadOptions small;
   small.max_voxels = 1000;

@@ -43,6 +43,34 @@ int nifti_magic_version(const std::vector<unsigned char>& h) {
   return 0;
 }
 
+/// nifti_clib trusts the header's dim[0]: a fuzzed NIfTI-2 header with dim[0] = -7e18 made
+/// nifti_image_read read out of bounds. So the raw header's size and dimension count are checked
+/// (in either byte order) before nifti_clib sees the file.
+void check_raw_header(const std::vector<unsigned char>& h, int version, const std::string& path) {
+  const size_t header_size = version == 1 ? 348 : 540;
+  if (h.size() < header_size)
+    throw Error(path + " has a truncated NIfTI-" + std::to_string(version) + " header (" + std::to_string(h.size()) +
+                " bytes; expected " + std::to_string(header_size) + ")");
+  uint32_t sizeof_hdr;
+  std::memcpy(&sizeof_hdr, h.data(), 4);
+  const bool swap = sizeof_hdr != header_size;
+  if (swap && __builtin_bswap32(sizeof_hdr) != header_size)
+    throw Error(path + " has NIfTI-" + std::to_string(version) + " header size " + std::to_string(sizeof_hdr) +
+                "; expected " + std::to_string(header_size));
+  int64_t dims = 0;
+  if (version == 1) {
+    uint16_t d;
+    std::memcpy(&d, &h[40], 2);
+    dims = static_cast<int16_t>(swap ? __builtin_bswap16(d) : d);
+  } else {
+    uint64_t d;
+    std::memcpy(&d, &h[16], 8);
+    dims = static_cast<int64_t>(swap ? __builtin_bswap64(d) : d);
+  }
+  if (dims < 1 || dims > 7)
+    throw Error(path + " declares " + std::to_string(dims) + " dimensions (dim[0]); expected 1 to 7");
+}
+
 at::Tensor dmat44_to_tensor(const nifti_dmat44& m) {
   auto t = at::empty({4, 4}, at::kDouble);
   auto* p = t.data_ptr<double>();
@@ -199,8 +227,10 @@ Volume read_nifti(const std::string& path, const NiftiReadOptions& options) {
   if (fs::is_directory(path, ec)) throw Error(path + " is a folder, expected a NIfTI image file (.nii or .nii.gz)");
   if (!ends_with(path, ".nii") && !ends_with(path, ".nii.gz"))
     throw Error(path + ": expected a NIfTI file name ending in .nii or .nii.gz");
-  const int version = nifti_magic_version(read_prefix(path, 544));
+  const auto header = read_prefix(path, 544);
+  const int version = nifti_magic_version(header);
   if (version == 0) throw Error(path + " is not a NIfTI image: its header has no NIfTI-1 or NIfTI-2 magic");
+  check_raw_header(header, version, path);
 
   static std::once_flag quiet;
   std::call_once(quiet, [] { nifti_set_debug_level(0); });  // our errors say what went wrong
