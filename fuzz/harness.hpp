@@ -164,9 +164,13 @@ inline void dicom(const uint8_t* data, size_t size) {
 
 /// Every harness by its target's name without "fuzz_" (the folders of tests/data/fuzz_regressions).
 inline const std::map<std::string, std::function<void(const uint8_t*, size_t)>>& harnesses() {
-  static const std::map<std::string, std::function<void(const uint8_t*, size_t)>> all = {
-      {"pickle", pickle},   {"torch_zip", torch_zip}, {"torch_legacy", torch_legacy}, {"checkpoint", checkpoint},
-      {"safetensors", safetensors}, {"nifti", nifti},   {"dicom", dicom}};
+  static const std::map<std::string, std::function<void(const uint8_t*, size_t)>> all = {{"pickle", pickle},
+                                                                                         {"torch_zip", torch_zip},
+                                                                                         {"torch_legacy", torch_legacy},
+                                                                                         {"checkpoint", checkpoint},
+                                                                                         {"safetensors", safetensors},
+                                                                                         {"nifti", nifti},
+                                                                                         {"dicom", dicom}};
   return all;
 }
 
