@@ -29,9 +29,13 @@ cmake --build "$BUILD_DIR" -j"$JOBS"
 export ASAN_OPTIONS="detect_leaks=0:alloc_dealloc_mismatch=0:detect_container_overflow=0:abort_on_error=0"
 # print_stacktrace: say where; halt_on_error matches -fno-sanitize-recover.
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-# The ASan-built tests run several times slower: the end-to-end segmentation cases (the CLI and
-# segment() on the full example scans) dominate and exercise no reader path the others miss.
-ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$JOBS" -E "${ASAN_CTEST_EXCLUDE:-^$}"
+# Under ASan the end-to-end segmentation cases take minutes each (Segment.ExampleCt... 181 s
+# instead of 54 s; the CliSegment runs 40-60 s): they spend that time in LibTorch, which is not
+# instrumented, read their inputs through paths other tests cover, and the normal build runs them.
+# CliSegment.BadInputsFailClearlyAndLeaveNothing (hostile inputs to the CLI) still runs here.
+# ASAN_CTEST_EXCLUDE='^$' runs everything.
+default_exclude='^(Segment\.ExampleCtMatchesOfficialMonaiPipeline|CliSegment\.(MultilabelMasks|LasInput|DicomSeries|FolderOfInputs).*)$'
+ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$JOBS" -E "${ASAN_CTEST_EXCLUDE:-$default_exclude}"
 tests_done=$(date +%s)
 echo "sanitizer tests: $((tests_done - start)) s (build included)"
 
