@@ -33,8 +33,10 @@ TEST(FuzzRegressions, EveryKeptInputIsReadOrRefusedCleanly) {
     }
   }
   // Folders named after no harness would silently replay nothing.
-  for (const auto& entry : fs::directory_iterator(root))
-    if (entry.is_directory())
+  for (const auto& entry : fs::directory_iterator(root)) {
+    if (entry.is_directory()) {
       EXPECT_TRUE(swinsmt::fuzz::harnesses().count(entry.path().filename().string())) << entry.path();
+    }
+  }
   RecordProperty("replayed", replayed);
 }
