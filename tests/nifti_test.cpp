@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -172,4 +173,77 @@ TEST(Nifti, FailedWriteLeavesNothing) {
   const auto message = error_of([&] { io::write_nifti(target, at::zeros({4, 4, 4}, at::kByte), io::NiftiGeometry{}); });
   EXPECT_NE(message.find("labels.nii.gz"), std::string::npos) << message;
   EXPECT_EQ(test::list_files(dir.path()), std::vector<std::string>{"plain_file"});
+}
+
+namespace {
+
+template <typename T>
+void put(std::vector<char>& bytes, size_t offset, T value) {
+  std::memcpy(bytes.data() + offset, &value, sizeof value);
+}
+
+/// A NIfTI-1 header (.nii, 352 bytes, no voxel data) declaring int16 voxels of the given size.
+std::vector<char> nifti1_header(int16_t nx, int16_t ny, int16_t nz) {
+  std::vector<char> h(352, 0);
+  put<int32_t>(h, 0, 348);
+  const int16_t dim[8] = {3, nx, ny, nz, 1, 1, 1, 1};
+  for (int i = 0; i < 8; ++i) put<int16_t>(h, 40 + 2 * i, dim[i]);
+  put<int16_t>(h, 70, 4);  // NIFTI_TYPE_INT16
+  put<int16_t>(h, 72, 16);
+  for (int i = 0; i < 8; ++i) put<float>(h, 76 + 4 * i, 1.0f);
+  put<float>(h, 108, 352.0f);
+  std::memcpy(h.data() + 344, "n+1\0", 4);
+  return h;
+}
+
+/// A NIfTI-2 header (.nii, 544 bytes, no voxel data) declaring int16 voxels of the given size.
+std::vector<char> nifti2_header(int64_t nx, int64_t ny, int64_t nz) {
+  std::vector<char> h(544, 0);
+  put<int32_t>(h, 0, 540);
+  std::memcpy(h.data() + 4, "n+2\0\r\n\032\n", 8);
+  put<int16_t>(h, 12, 4);  // NIFTI_TYPE_INT16
+  put<int16_t>(h, 14, 16);
+  const int64_t dim[8] = {3, nx, ny, nz, 1, 1, 1, 1};
+  for (int i = 0; i < 8; ++i) put<int64_t>(h, 16 + 8 * i, dim[i]);
+  for (int i = 0; i < 8; ++i) put<double>(h, 104 + 8 * i, 1.0);
+  put<int64_t>(h, 168, 544);
+  put<double>(h, 176, 1.0);  // scl_slope
+  return h;
+}
+
+void write_bytes(const std::string& path, const std::vector<char>& bytes) {
+  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+}  // namespace
+
+// A few hundred bytes must not make the reader allocate what the header declares: the voxel count
+// is checked (overflow, NiftiReadOptions::max_voxels, what the file can hold) before any allocation.
+TEST(Nifti, HugeDimensionsAreRefusedBeforeAllocating) {
+  test::ScratchDir dir("nifti_huge");
+  write_bytes(dir / "huge2.nii", nifti2_header(65535, 65535, 65535));
+  const auto e2 = error_of([&] { io::read_nifti(dir / "huge2.nii"); });
+  EXPECT_NE(e2.find("65535 x 65535 x 65535 = 281462092005375 voxels; expected at most 2147483648"), std::string::npos)
+      << e2;
+  write_bytes(dir / "overflow.nii", nifti2_header(int64_t{1} << 40, int64_t{1} << 40, 2));
+  const auto eo = error_of([&] { io::read_nifti(dir / "overflow.nii"); });
+  EXPECT_NE(eo.find("overflows 64 bits"), std::string::npos) << eo;
+  write_bytes(dir / "huge1.nii", nifti1_header(32767, 32767, 32767));
+  const auto e1 = error_of([&] { io::read_nifti(dir / "huge1.nii"); });
+  EXPECT_NE(e1.find("32767 x 32767 x 32767 = 35181150961663 voxels"), std::string::npos) << e1;
+  // Under the voxel limit, but more voxel bytes than the file holds.
+  write_bytes(dir / "short.nii", nifti1_header(1000, 1000, 100));
+  const auto es = error_of([&] { io::read_nifti(dir / "short.nii"); });
+  EXPECT_NE(es.find("(200000000 bytes), but the file has only 352 bytes"), std::string::npos) << es;
+  // nifti_clib trusted dim[0] (a fuzzed header made it read out of bounds): checked before it runs.
+  auto bad_rank = nifti2_header(2, 2, 2);
+  put<int64_t>(bad_rank, 16, -7378697629483778071);
+  write_bytes(dir / "rank.nii", bad_rank);
+  const auto er = error_of([&] { io::read_nifti(dir / "rank.nii"); });
+  EXPECT_NE(er.find("declares -7378697629483778071 dimensions (dim[0]); expected 1 to 7"), std::string::npos) << er;
+  // The limit is the caller's to choose.
+  io::NiftiReadOptions small;
+  small.max_voxels = 1000;
+  const auto el = error_of([&] { io::read_nifti(test::data_path("example_seg_dicom.nii.gz"), small); });
+  EXPECT_NE(el.find("expected at most 1000 (NiftiReadOptions::max_voxels)"), std::string::npos) << el;
 }

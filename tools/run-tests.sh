@@ -8,3 +8,8 @@ BUILD_DIR="${BUILD_DIR:-build}"
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
 cmake --build "$BUILD_DIR" -j"$(nproc)"
 ctest --test-dir "$BUILD_DIR" --output-on-failure
+# The ASan+UBSan build, its tests and bounded fuzz runs of every reader (fuzz/README.md).
+# SWINSMT_SKIP_SANITIZERS=1 skips it for a quick local run; CI always runs it.
+if [[ "${SWINSMT_SKIP_SANITIZERS:-0}" != 1 ]]; then
+  bash tools/run-sanitizers.sh
+fi

@@ -208,8 +208,10 @@ bool hash_key(const Value* v, std::string& out, int depth = 0) {
       add('i', v->text);
       return true;
     case Kind::floating: {
-      if (v->floating == static_cast<double>(static_cast<int64_t>(v->floating)) && v->floating > -9.2e18 &&
-          v->floating < 9.2e18) {
+      // An integral float hashes like the equal int (Python: 1.0 == 1). The range test comes
+      // first: converting a float outside int64's range is undefined behaviour (found by fuzzing).
+      if (v->floating > -9.2e18 && v->floating < 9.2e18 &&
+          v->floating == static_cast<double>(static_cast<int64_t>(v->floating))) {
         add('i', std::to_string(static_cast<int64_t>(v->floating)));
       } else {
         char buf[32];

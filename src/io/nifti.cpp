@@ -43,6 +43,34 @@ int nifti_magic_version(const std::vector<unsigned char>& h) {
   return 0;
 }
 
+/// nifti_clib trusts the header's dim[0]: a fuzzed NIfTI-2 header with dim[0] = -7e18 made
+/// nifti_image_read read out of bounds. So the raw header's size and dimension count are checked
+/// (in either byte order) before nifti_clib sees the file.
+void check_raw_header(const std::vector<unsigned char>& h, int version, const std::string& path) {
+  const size_t header_size = version == 1 ? 348 : 540;
+  if (h.size() < header_size)
+    throw Error(path + " has a truncated NIfTI-" + std::to_string(version) + " header (" + std::to_string(h.size()) +
+                " bytes; expected " + std::to_string(header_size) + ")");
+  uint32_t sizeof_hdr;
+  std::memcpy(&sizeof_hdr, h.data(), 4);
+  const bool swap = sizeof_hdr != header_size;
+  if (swap && __builtin_bswap32(sizeof_hdr) != header_size)
+    throw Error(path + " has NIfTI-" + std::to_string(version) + " header size " + std::to_string(sizeof_hdr) +
+                "; expected " + std::to_string(header_size));
+  int64_t dims = 0;
+  if (version == 1) {
+    uint16_t d;
+    std::memcpy(&d, &h[40], 2);
+    dims = static_cast<int16_t>(swap ? __builtin_bswap16(d) : d);
+  } else {
+    uint64_t d;
+    std::memcpy(&d, &h[16], 8);
+    dims = static_cast<int64_t>(swap ? __builtin_bswap64(d) : d);
+  }
+  if (dims < 1 || dims > 7)
+    throw Error(path + " declares " + std::to_string(dims) + " dimensions (dim[0]); expected 1 to 7");
+}
+
 at::Tensor dmat44_to_tensor(const nifti_dmat44& m) {
   auto t = at::empty({4, 4}, at::kDouble);
   auto* p = t.data_ptr<double>();
@@ -70,6 +98,38 @@ double mm_per_unit(int xyz_units) {
     default:
       return 1.0;
   }
+}
+
+/// Refuses, before any allocation, dimensions whose product overflows or exceeds max_voxels, and
+/// voxel bytes the file cannot hold: an uncompressed file must contain them, and deflate expands at
+/// most 1032:1, so a gzipped file of n bytes holds at most 1032 n.
+void check_voxel_count(const nifti_image& nim, const std::string& path, const std::string& dims,
+                       const NiftiReadOptions& options) {
+  if (nim.dim[0] < 1 || nim.dim[0] > 7)
+    throw Error(path + " declares " + std::to_string(nim.dim[0]) + " dimensions; expected 1 to 7");
+  int64_t voxels = 1;
+  for (int d = 1; d <= nim.dim[0]; ++d) {
+    if (nim.dim[d] < 1) throw Error(path + " has a dimension of " + std::to_string(nim.dim[d]) + "; expected >= 1");
+    if (__builtin_mul_overflow(voxels, nim.dim[d], &voxels))
+      throw Error(path + " declares " + dims + " voxels, a count that overflows 64 bits; expected at most " +
+                  std::to_string(options.max_voxels));
+  }
+  if (voxels > options.max_voxels)
+    throw Error(path + " declares " + dims + " = " + std::to_string(voxels) + " voxels; expected at most " +
+                std::to_string(options.max_voxels) + " (NiftiReadOptions::max_voxels)");
+  std::error_code ec;
+  const auto file_size = fs::file_size(path, ec);
+  // A .hdr/.img pair keeps its voxels in another file; nifti_image_load reports short data there.
+  if (ec || nim.nbyper < 1 || !nim.iname || path != nim.iname) return;
+  const bool gz = ends_with(path, ".gz");
+  const uint64_t expansion = gz ? 1032 : 1;
+  const uint64_t offset = nim.iname_offset > 0 ? static_cast<uint64_t>(nim.iname_offset) : 0;
+  uint64_t bytes = 0;
+  if (__builtin_mul_overflow(static_cast<uint64_t>(voxels), static_cast<uint64_t>(nim.nbyper), &bytes) ||
+      bytes > file_size * expansion || (!gz && offset + bytes > file_size))
+    throw Error(path + " declares " + dims + " voxels of " + std::to_string(nim.nbyper) + " bytes (" +
+                std::to_string(bytes) + " bytes), but the file has only " + std::to_string(file_size) + " bytes" +
+                (gz ? " compressed (deflate expands at most 1032:1)" : ""));
 }
 
 at::Tensor voxels_to_tensor(const nifti_image& nim, const std::string& path) {
@@ -161,22 +221,29 @@ std::vector<unsigned char> gzip(const void* data, size_t size, const std::string
 
 }  // namespace
 
-Volume read_nifti(const std::string& path) {
+Volume read_nifti(const std::string& path, const NiftiReadOptions& options) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw Error(path + ": no such file (expected a NIfTI image .nii or .nii.gz)");
   if (fs::is_directory(path, ec)) throw Error(path + " is a folder, expected a NIfTI image file (.nii or .nii.gz)");
   if (!ends_with(path, ".nii") && !ends_with(path, ".nii.gz"))
     throw Error(path + ": expected a NIfTI file name ending in .nii or .nii.gz");
-  const int version = nifti_magic_version(read_prefix(path, 544));
+  const auto header = read_prefix(path, 544);
+  const int version = nifti_magic_version(header);
   if (version == 0) throw Error(path + " is not a NIfTI image: its header has no NIfTI-1 or NIfTI-2 magic");
+  check_raw_header(header, version, path);
 
   static std::once_flag quiet;
   std::call_once(quiet, [] { nifti_set_debug_level(0); });  // our errors say what went wrong
-  std::unique_ptr<nifti_image, void (*)(nifti_image*)> nim(nifti_image_read(path.c_str(), 1), nifti_image_free);
-  if (!nim || !nim->data) throw Error(path + " is not a readable NIfTI image (header or data is damaged or truncated)");
+  // The header alone first: nifti_clib allocates whatever the dimensions declare, so a tiny
+  // hostile file could ask for terabytes. check_voxel_count refuses that before the data is loaded.
+  std::unique_ptr<nifti_image, void (*)(nifti_image*)> nim(nifti_image_read(path.c_str(), 0), nifti_image_free);
+  if (!nim) throw Error(path + " is not a readable NIfTI image (its header is damaged or truncated)");
 
   std::string dims;
-  for (int64_t d = 1; d <= nim->ndim; ++d) dims += (d > 1 ? " x " : "") + std::to_string(nim->dim[d]);
+  for (int64_t d = 1; d <= nim->ndim && d <= 7; ++d) dims += (d > 1 ? " x " : "") + std::to_string(nim->dim[d]);
+  check_voxel_count(*nim, path, dims, options);
+  if (nifti_image_load(nim.get()) != 0 || !nim->data)
+    throw Error(path + " is not a readable NIfTI image (its voxel data is damaged or truncated)");
   for (int d = 4; d <= 7 && d <= nim->dim[0]; ++d)
     if (nim->dim[d] > 1)
       throw Error(path + " is a " + std::to_string(nim->ndim) + "-D image (" + dims + "); expected a 3-D volume");

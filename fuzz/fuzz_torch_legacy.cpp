@@ -1,0 +1,10 @@
+// libFuzzer target: The legacy torch.save format (see fuzz/harness.hpp).
+#include "harness.hpp"
+
+#include <cstddef>
+#include <cstdint>
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  swinsmt::fuzz::torch_legacy(data, size);
+  return 0;
+}
