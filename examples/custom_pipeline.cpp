@@ -38,10 +38,9 @@ int main(int argc, char** argv) {
     window_options.blend = swinsmt::BlendMode::constant;
     const swinsmt::SlidingWindowInferer inferer(window_options);
     c10::InferenceMode no_autograd;
-    const at::Tensor logits =
-        inferer(input, [&](const at::Tensor& windows) { return loaded.model->forward(windows); });
-    std::cout << "model grid " << input.sizes().slice(2) << ", "
-              << inferer.window_count(input.sizes().slice(2).vec()) << " windows\n";
+    const at::Tensor logits = inferer(input, [&](const at::Tensor& windows) { return loaded.model->forward(windows); });
+    std::cout << "model grid " << input.sizes().slice(2) << ", " << inferer.window_count(input.sizes().slice(2).vec())
+              << " windows\n";
 
     // Post-processing: argmax, keep four organs, volumes from the voxel count.
     const std::vector<std::string> organs{"liver", "spleen", "kidney_left", "kidney_right"};
@@ -50,8 +49,8 @@ int main(int argc, char** argv) {
     const double voxel_mm3 = spacing[0] * spacing[1] * spacing[2];
     for (const int id : swinsmt::label_ids(organs)) {
       const int64_t voxels = labels.eq(id).sum().item<int64_t>();
-      std::cout << swinsmt::label_name(id) << ": " << voxels << " voxels, " << static_cast<double>(voxels) * voxel_mm3 / 1000.0
-                << " ml\n";
+      std::cout << swinsmt::label_name(id) << ": " << voxels << " voxels, "
+                << static_cast<double>(voxels) * voxel_mm3 / 1000.0 << " ml\n";
     }
     if (argc == 4) {
       const at::Tensor affine = swinsmt::rescale_affine(ras.affine, spacing);
