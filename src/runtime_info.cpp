@@ -49,7 +49,7 @@ RuntimeInfo runtime_info() {
     info.warnings.push_back("the reference BLAS is in use (" + info.blas_library +
                             "): matrix products run ~5x slower; install libopenblas0-pthread");
   if (info.blas_library.empty())
-    info.warnings.push_back("no BLAS library is mapped: matrix products use LibTorch's fallback kernels");
+    info.warnings.emplace_back("no BLAS library is mapped: matrix products use LibTorch's fallback kernels");
   if (info.threads < static_cast<int>(info.hardware_threads))
     info.warnings.push_back("using " + std::to_string(info.threads) + " of " + std::to_string(info.hardware_threads) +
                             " hardware threads (set --threads)");

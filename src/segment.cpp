@@ -22,10 +22,11 @@ SegmentOptions validated(SegmentOptions options) {
   if (!(options.hu_min < options.hu_max))
     throw Error("the HU window must have min < max, got " + std::to_string(options.hu_min) + " " +
                 std::to_string(options.hu_max));
-  SlidingWindowOptions sw;  // validates overlap and batch size
+  SlidingWindowOptions sw;
   sw.overlap = options.overlap;
   sw.sw_batch_size = options.sw_batch_size;
-  SlidingWindowInferer{sw};
+  // Constructed only for its checks of overlap and batch size (named: clang-tidy bugprone-unused-raii).
+  [[maybe_unused]] const SlidingWindowInferer check_window_options(sw);
   return options;
 }
 

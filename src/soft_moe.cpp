@@ -63,7 +63,7 @@ torch::Tensor SlotEmbedImpl::forward(const torch::Tensor& means) {
   return norm(slots).contiguous();
 }
 
-SoftMoEImpl::SoftMoEImpl(SoftMoEOptions options_) : options(std::move(options_)) { reset(); }
+SoftMoEImpl::SoftMoEImpl(SoftMoEOptions options_) : options(options_) { reset(); }
 
 void SoftMoEImpl::reset() {
   const int64_t dim = options.dim(), e = options.num_experts();

@@ -4,7 +4,7 @@
 
 namespace swinsmt {
 
-SwinBlockImpl::SwinBlockImpl(SwinBlockOptions options_) : options(std::move(options_)) { reset(); }
+SwinBlockImpl::SwinBlockImpl(SwinBlockOptions options_) : options(options_) { reset(); }
 
 void SwinBlockImpl::reset() {
   const auto& o = options;

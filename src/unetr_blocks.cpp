@@ -24,7 +24,7 @@ void instance_norm_(torch::Tensor& x) {
   flat.sub_(mean).mul_(rstd);
 }
 
-ConvLayerImpl::ConvLayerImpl(ConvOptions options_) : options(std::move(options_)) { reset(); }
+ConvLayerImpl::ConvLayerImpl(ConvOptions options_) : options(options_) { reset(); }
 
 void ConvLayerImpl::reset() {
   const auto& o = options;

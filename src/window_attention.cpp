@@ -12,7 +12,8 @@ WindowAttentionImpl::WindowAttentionImpl(int64_t dim_, int64_t num_heads_, Size3
     : dim(dim_), num_heads(num_heads_), window(window_) {
   if (num_heads < 1 || dim % num_heads != 0)
     throw Error("WindowAttention: num_heads " + std::to_string(num_heads) + " must divide dim " + std::to_string(dim));
-  scale = std::pow(static_cast<double>(dim / num_heads), -0.5);
+  // Integer head_dim = dim // num_heads, as the official code computes it.
+  scale = std::pow(static_cast<double>(dim / num_heads), -0.5);  // NOLINT(bugprone-integer-division)
   const int64_t table = (2 * window[0] - 1) * (2 * window[1] - 1) * (2 * window[2] - 1);
   relative_position_bias_table = register_parameter("relative_position_bias_table", at::zeros({table, num_heads}));
   relative_position_index = register_buffer("relative_position_index", swinsmt::relative_position_index(window));

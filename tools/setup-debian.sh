@@ -9,7 +9,7 @@
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-PACKAGES=(build-essential cmake ccache pkg-config git clang-format
+PACKAGES=(build-essential cmake ccache pkg-config git clang-format clang-tidy
   libtorch-dev libopenblas0-pthread
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev libnifti2-dev libpng-dev zlib1g-dev

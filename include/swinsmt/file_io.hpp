@@ -16,11 +16,13 @@ std::vector<uint8_t> read_file_bytes(const std::string& path);
 /// Destroying an uncommitted AtomicFile removes the temporary file.
 class AtomicFile {
  public:
+  /// Creates the temporary file beside `path`. Throws swinsmt::Error when it cannot be created.
   explicit AtomicFile(std::string path);
   ~AtomicFile();
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;
 
+  /// Appends `size` bytes. Throws swinsmt::Error on a write error or after commit().
   void write(const void* data, size_t size);
   /// Flushes, closes and renames into place. Throws swinsmt::Error on failure.
   void commit();

@@ -27,6 +27,7 @@ enum class MoeKernel {
 class RMSNormImpl : public torch::nn::Module {
  public:
   explicit RMSNormImpl(int64_t dim);
+  /// x: (..., dim) floating point; returns the same shape and dtype.
   torch::Tensor forward(const torch::Tensor& x);
 
   double scale;
@@ -39,6 +40,7 @@ TORCH_MODULE(RMSNorm);
 class ExpertImpl : public torch::nn::Module {
  public:
   ExpertImpl(int64_t dim, int64_t hidden);
+  /// x: (..., dim) floating point; returns the same shape and dtype.
   torch::Tensor forward(const torch::Tensor& x);
 
   torch::nn::Linear fc1{nullptr}, fc2{nullptr};

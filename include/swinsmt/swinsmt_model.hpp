@@ -18,13 +18,17 @@ struct ForwardResult {
 
 class SwinSMTImpl : public torch::nn::Module {
  public:
+  /// Builds the network with freshly initialised float32 CPU parameters. Throws swinsmt::Error
+  /// for invalid options (see validate() in options.hpp).
   explicit SwinSMTImpl(SwinSMTOptions options);
+  /// (Re)creates every submodule from `options`; the constructor calls it.
   void reset();
 
   /// x: (B, in_channels, D, H, W) float, each spatial size >= 64 and divisible by 32.
   /// Returns logits (B, out_channels, D, H, W). Throws swinsmt::Error on a wrong shape.
   torch::Tensor forward(const torch::Tensor& x);
-  /// Same, also returning hidden.0..4.
+  /// Same, also returning hidden.0..4: (B, feature_size * 2^i, D / 2^(i+1), H / 2^(i+1), W / 2^(i+1))
+  /// for i = 0..4, in the dtype of the model.
   ForwardResult forward_with_hidden(const torch::Tensor& x);
 
   /// Selects the Soft MoE kernel of every MoE layer (the default is MoeKernel::chunked).

@@ -61,7 +61,7 @@ class TorchObjects : public Hooks {
   using ByteSource = std::function<StorageBytes(const StorageRef&)>;
   /// Materialises `tensor` as a contiguous CPU tensor; `name` (its state-dict key) appears in errors.
   /// `swap_bytes`: the file's byte order differs from this machine's.
-  at::Tensor materialize(const Value& tensor, const std::string& name, const ByteSource& bytes, bool swap_bytes);
+  at::Tensor materialize(const Value& value, const std::string& name, const ByteSource& bytes, bool swap_bytes);
   /// Drops the storages kept for views that share them.
   void release_storages() { cache_.clear(); }
 
