@@ -28,6 +28,8 @@ for target in fuzz_pickle fuzz_torch_zip fuzz_torch_legacy fuzz_checkpoint fuzz_
   for s in ${seeds[$target]}; do
     if [[ -d "$s" ]]; then seed_dirs+=("$s"); else cp -f "$s" "$corpus/"; fi
   done
+  # -seed=1: the same mutation sequence on every run, so CI repeats the sequence checked before
+  # committing (a new crash still fails the step; keep its input as a regression test).
   # -max_len: the checkpoints are up to a few MB; mutating near the start finds most paths and
   # keeps each execution fast. The rss/malloc limits turn over-allocation into a finding.
   limits=(-rss_limit_mb=4096 -malloc_limit_mb=2048)
@@ -37,7 +39,7 @@ for target in fuzz_pickle fuzz_torch_zip fuzz_torch_legacy fuzz_checkpoint fuzz_
   [[ "$target" == fuzz_dicom ]] && limits=(-rss_limit_mb=10240 -malloc_limit_mb=4200)
   log="$BUILD_DIR/fuzz-crashes/$target.log"
   if "$BUILD_DIR/fuzz/$target" "$corpus" "${seed_dirs[@]}" -max_total_time="$SECONDS_EACH" -max_len=65536 \
-      "${limits[@]}" -timeout=25 -print_final_stats=1 \
+      "${limits[@]}" -timeout=25 -seed=1 -print_final_stats=1 \
       -artifact_prefix="$BUILD_DIR/fuzz-crashes/$target-" >"$log" 2>&1; then
     echo "$target: $(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$') executions in ${SECONDS_EACH} s, no crash"
   else

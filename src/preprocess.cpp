@@ -60,7 +60,7 @@ OrientedImage orient_to_ras(const at::Tensor& data, const at::Tensor& affine) {
   for (int64_t d = 0; d < lead; ++d) perm.push_back(d);
   int source_of_world[3];
   for (int i = 0; i < 3; ++i) source_of_world[o[i].world_axis] = i;
-  for (int w = 0; w < 3; ++w) perm.push_back(lead + source_of_world[w]);
+  for (const int source : source_of_world) perm.push_back(lead + source);
   out = out.permute(perm);
 
   // New affine: world axis w is indexed by input axis i = source_of_world[w]; a flipped axis starts

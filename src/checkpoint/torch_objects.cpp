@@ -342,8 +342,8 @@ at::Tensor TorchObjects::materialize(const Value& value, const std::string& name
   using u128 = unsigned __int128;
   u128 numel = 1, extent = static_cast<u128>(spec.offset) + 1;
   bool too_many = false;
-  for (size_t d = 0; d < spec.sizes.size(); ++d) {
-    numel *= static_cast<uint64_t>(spec.sizes[d]);
+  for (const int64_t size : spec.sizes) {
+    numel *= static_cast<uint64_t>(size);
     if (numel > static_cast<u128>(std::numeric_limits<int64_t>::max())) numel = 1, too_many = true;
   }
   const bool empty = std::find(spec.sizes.begin(), spec.sizes.end(), 0) != spec.sizes.end();

@@ -43,7 +43,9 @@ nlohmann::json config_json(const SwinSMTOptions& o) {
 
 }  // namespace swinsmt::cli
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   CLI::App app{"swinsmt: Swin SMT whole-body CT segmentation (117 TotalSegmentator-v2 structures) on LibTorch"};
   app.set_version_flag("--version", std::string("swinsmt ") + SWINSMT_VERSION +
                                         " (run `swinsmt doctor` for LibTorch, BLAS, threads and devices)");
@@ -68,4 +70,16 @@ int main(int argc, char** argv) {
     return 1;
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Building the CLI11 app can throw too (bad_alloc): no exception leaves main.
+  try {
+    return run(argc, argv);
+  } catch (...) {
+    std::cerr << "swinsmt: error: unexpected failure while starting\n";
+    return 1;
+  }
 }

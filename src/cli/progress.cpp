@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 
 namespace swinsmt::cli {
@@ -10,7 +11,7 @@ namespace {
 
 std::string format_duration(double seconds) {
   char text[32];
-  const long s = static_cast<long>(seconds + 0.5);
+  const long s = std::lround(seconds);
   std::snprintf(text, sizeof text, "%02ld:%02ld", s / 60, s % 60);
   return text;
 }

@@ -238,6 +238,7 @@ Volume read_dicom_series(const std::string& folder) {
   Volume v;
   v.source = folder;
   std::vector<at::Tensor> planes;
+  planes.reserve(slices.size());
   for (const auto& s : slices) planes.push_back(s.pixels);
   v.data = at::stack(planes, 2).contiguous();  // (columns, rows, slices)
 
