@@ -1,5 +1,18 @@
 # Public dependency: LibTorch (Debian's libtorch-dev 1.13 or any LibTorch 2.x via CMAKE_PREFIX_PATH).
 find_package(Torch REQUIRED)
+# Imported targets are visible only in the directory that found them: when swinsmt is added with
+# add_subdirectory(), the parent links swinsmt::swinsmt and so needs LibTorch's targets too.
+if(NOT SWINSMT_TOP_LEVEL)
+  foreach(_torch_target torch torch_cpu torch_library c10 torch_cuda c10_cuda)
+    if(TARGET ${_torch_target})
+      get_target_property(_is_global ${_torch_target} IMPORTED_GLOBAL)
+      get_target_property(_is_imported ${_torch_target} IMPORTED)
+      if(_is_imported AND NOT _is_global)
+        set_target_properties(${_torch_target} PROPERTIES IMPORTED_GLOBAL TRUE)
+      endif()
+    endif()
+  endforeach()
+endif()
 # Private dependencies of the compiled parts.
 find_package(nlohmann_json 3 REQUIRED)
 # zlib: deflated entries and CRC-32 checks in the checkpoint ZIP reader.
