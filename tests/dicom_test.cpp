@@ -31,15 +31,6 @@ std::vector<fs::path> series_files() {
   return files;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no swinsmt::Error thrown)";
-}
-
 }  // namespace
 
 TEST(Dicom, SeriesGeometryMatchesTotalSegmentatorOutput) {
@@ -64,11 +55,11 @@ TEST(Dicom, SeriesGeometryMatchesTotalSegmentatorOutput) {
 TEST(Dicom, EmptyAndNonDicomFolders) {
   test::ScratchDir dir("dicom_empty");
   fs::create_directories(dir / "empty");
-  EXPECT_NE(error_of([&] { io::read_dicom_series(dir / "empty"); }).find("is empty"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { io::read_dicom_series(dir / "empty"); }).find("is empty"), std::string::npos);
   fs::create_directories(dir / "notes");
   { std::ofstream(dir / "notes/readme.txt") << "no images here"; }
-  EXPECT_NE(error_of([&] { io::read_dicom_series(dir / "notes"); }).find("no DICOM image"), std::string::npos);
-  EXPECT_NE(error_of([&] { io::read_dicom_series(dir / "missing"); }).find("no such folder"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { io::read_dicom_series(dir / "notes"); }).find("no DICOM image"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { io::read_dicom_series(dir / "missing"); }).find("no such folder"), std::string::npos);
   EXPECT_FALSE(io::is_dicom_folder(dir / "notes"));
 }
 
@@ -92,7 +83,7 @@ TEST(Dicom, MixedSeriesNamesEachSeries) {
     writer.CheckFileMetaInformationOff();  // keep the file meta header as it is
     ASSERT_TRUE(writer.Write());
   }
-  const auto message = error_of([&] { io::read_dicom_series(dir.path()); });
+  const auto message = test::error_of([&] { io::read_dicom_series(dir.path()); });
   EXPECT_NE(message.find("mixes 2 DICOM series"), std::string::npos) << message;
   EXPECT_NE(message.find(other_uid + " (2 files)"), std::string::npos) << message;
   EXPECT_NE(message.find("(18 files)"), std::string::npos) << message;
@@ -114,6 +105,6 @@ TEST(Dicom, MissingSliceIsInconsistentSpacing) {
   std::sort(by_position.begin(), by_position.end());
   for (size_t i = 0; i < by_position.size(); ++i)
     if (i != 10) fs::copy_file(by_position[i].second, dir / by_position[i].second.filename().string());
-  const auto message = error_of([&] { io::read_dicom_series(dir.path()); });
+  const auto message = test::error_of([&] { io::read_dicom_series(dir.path()); });
   EXPECT_NE(message.find("inconsistent slice spacing, gaps from 2 to 4 mm"), std::string::npos) << message;
 }

@@ -36,15 +36,6 @@ void expect_matrix_near(const at::Tensor& actual, const at::Tensor& expected, do
   EXPECT_LE(error, tolerance) << what << "\nactual\n" << actual << "\nexpected\n" << expected;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no swinsmt::Error thrown)";
-}
-
 }  // namespace
 
 class NiftiMatchesNibabel : public ::testing::TestWithParam<std::string> {};
@@ -144,15 +135,16 @@ TEST(Nifti, QformUsedWhenSformCodeIsZeroAndUnitsConvertedToMm) {
 
 TEST(Nifti, BadInputsGiveClearErrors) {
   test::ScratchDir dir("nifti_bad");
-  EXPECT_NE(error_of([&] { io::read_nifti(dir / "missing.nii.gz"); }).find("no such file"), std::string::npos);
-  EXPECT_NE(error_of([&] { io::read_nifti(dir.path()); }).find("is a folder"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { io::read_nifti(dir / "missing.nii.gz"); }).find("no such file"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { io::read_nifti(dir.path()); }).find("is a folder"), std::string::npos);
   { std::ofstream(dir / "text.nii.gz") << "this is not an image\n"; }
-  EXPECT_NE(error_of([&] { io::read_nifti(dir / "text.nii.gz"); }).find("is not a NIfTI image"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { io::read_nifti(dir / "text.nii.gz"); }).find("is not a NIfTI image"),
+            std::string::npos);
   { std::ofstream(dir / "notes.txt") << "x"; }
-  EXPECT_NE(error_of([&] { io::read_nifti(dir / "notes.txt"); }).find(".nii or .nii.gz"), std::string::npos);
-  const auto e2 = error_of([&] { io::read_nifti(test::data_path("bad/image_2d.nii.gz")); });
+  EXPECT_NE(test::error_of([&] { io::read_nifti(dir / "notes.txt"); }).find(".nii or .nii.gz"), std::string::npos);
+  const auto e2 = test::error_of([&] { io::read_nifti(test::data_path("bad/image_2d.nii.gz")); });
   EXPECT_NE(e2.find("2-D image (10 x 12)"), std::string::npos) << e2;
-  const auto e4 = error_of([&] { io::read_nifti(test::data_path("bad/image_4d.nii.gz")); });
+  const auto e4 = test::error_of([&] { io::read_nifti(test::data_path("bad/image_4d.nii.gz")); });
   EXPECT_NE(e4.find("4-D image (6 x 5 x 4 x 3)"), std::string::npos) << e4;
   // A truncated file: the header is fine, the data is cut.
   const auto full = std::filesystem::file_size(test::data_path("example_ct_sm.nii.gz"));
@@ -163,14 +155,17 @@ TEST(Nifti, BadInputsGiveClearErrors) {
     std::ofstream(dir / "truncated.nii.gz", std::ios::binary)
         .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   }
-  EXPECT_NE(error_of([&] { io::read_nifti(dir / "truncated.nii.gz"); }).find("truncated.nii.gz"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { io::read_nifti(dir / "truncated.nii.gz"); }).find("truncated.nii.gz"),
+            std::string::npos);
 }
 
 TEST(Nifti, FailedWriteLeavesNothing) {
   test::ScratchDir dir("nifti_write");
   { std::ofstream(dir / "plain_file") << "x"; }
   const std::string target = dir / "plain_file/labels.nii.gz";  // the parent is a regular file
-  const auto message = error_of([&] { io::write_nifti(target, at::zeros({4, 4, 4}, at::kByte), io::NiftiGeometry{}); });
+  const auto message = test::error_of([&] {
+    io::write_nifti(target, at::zeros({4, 4, 4}, at::kByte), io::NiftiGeometry{});
+  });
   EXPECT_NE(message.find("labels.nii.gz"), std::string::npos) << message;
   EXPECT_EQ(test::list_files(dir.path()), std::vector<std::string>{"plain_file"});
 }
@@ -222,28 +217,28 @@ void write_bytes(const std::string& path, const std::vector<char>& bytes) {
 TEST(Nifti, HugeDimensionsAreRefusedBeforeAllocating) {
   test::ScratchDir dir("nifti_huge");
   write_bytes(dir / "huge2.nii", nifti2_header(65535, 65535, 65535));
-  const auto e2 = error_of([&] { io::read_nifti(dir / "huge2.nii"); });
+  const auto e2 = test::error_of([&] { io::read_nifti(dir / "huge2.nii"); });
   EXPECT_NE(e2.find("65535 x 65535 x 65535 = 281462092005375 voxels; expected at most 2147483648"), std::string::npos)
       << e2;
   write_bytes(dir / "overflow.nii", nifti2_header(int64_t{1} << 40, int64_t{1} << 40, 2));
-  const auto eo = error_of([&] { io::read_nifti(dir / "overflow.nii"); });
+  const auto eo = test::error_of([&] { io::read_nifti(dir / "overflow.nii"); });
   EXPECT_NE(eo.find("overflows 64 bits"), std::string::npos) << eo;
   write_bytes(dir / "huge1.nii", nifti1_header(32767, 32767, 32767));
-  const auto e1 = error_of([&] { io::read_nifti(dir / "huge1.nii"); });
+  const auto e1 = test::error_of([&] { io::read_nifti(dir / "huge1.nii"); });
   EXPECT_NE(e1.find("32767 x 32767 x 32767 = 35181150961663 voxels"), std::string::npos) << e1;
   // Under the voxel limit, but more voxel bytes than the file holds.
   write_bytes(dir / "short.nii", nifti1_header(1000, 1000, 100));
-  const auto es = error_of([&] { io::read_nifti(dir / "short.nii"); });
+  const auto es = test::error_of([&] { io::read_nifti(dir / "short.nii"); });
   EXPECT_NE(es.find("(200000000 bytes), but the file has only 352 bytes"), std::string::npos) << es;
   // nifti_clib trusted dim[0] (a fuzzed header made it read out of bounds): checked before it runs.
   auto bad_rank = nifti2_header(2, 2, 2);
   put<int64_t>(bad_rank, 16, -7378697629483778071);
   write_bytes(dir / "rank.nii", bad_rank);
-  const auto er = error_of([&] { io::read_nifti(dir / "rank.nii"); });
+  const auto er = test::error_of([&] { io::read_nifti(dir / "rank.nii"); });
   EXPECT_NE(er.find("declares -7378697629483778071 dimensions (dim[0]); expected 1 to 7"), std::string::npos) << er;
   // The limit is the caller's to choose.
   io::NiftiReadOptions small;
   small.max_voxels = 1000;
-  const auto el = error_of([&] { io::read_nifti(test::data_path("example_seg_dicom.nii.gz"), small); });
+  const auto el = test::error_of([&] { io::read_nifti(test::data_path("example_seg_dicom.nii.gz"), small); });
   EXPECT_NE(el.find("expected at most 1000 (NiftiReadOptions::max_voxels)"), std::string::npos) << el;
 }

@@ -2,6 +2,8 @@
 
 #include "test_paths.hpp"
 
+#include <swinsmt/error.hpp>
+
 #include <sys/wait.h>
 #include <unistd.h>
 #include <algorithm>
@@ -44,6 +46,15 @@ CliRun run_swinsmt(const std::string& args) {
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   fs::remove(log);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no swinsmt::Error thrown)";
 }
 
 std::vector<std::string> list_files(const std::string& folder) {

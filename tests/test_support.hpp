@@ -2,6 +2,7 @@
 // Helpers shared by the tests: paths of the bundled example data and weights, scratch folders, and
 // running the CLI.
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,9 @@ struct CliRun {
 
 /// Runs the swinsmt executable with `args` (a shell-quoted argument string).
 CliRun run_swinsmt(const std::string& args);
+
+/// The message of the swinsmt::Error that `f` throws, or "(no swinsmt::Error thrown)".
+std::string error_of(const std::function<void()>& f);
 
 /// Files (regular, recursive) under `folder`, relative, sorted.
 std::vector<std::string> list_files(const std::string& folder);
