@@ -22,23 +22,32 @@ EXAMPLE_CONFIG = dict(
 )
 
 
+class _HiddenStates(list):
+    """The swinViT output list, given the `.shape` that the official forward's stray
+    `print(hidden_states_out.shape)` asks for (a plain list has none and the call crashes)."""
+
+    @property
+    def shape(self):
+        return [tuple(t.shape) for t in self]
+
+
 class QuietSwinSMT(SwinSMT):
-    """The official model with its forward copied minus the stray debug print, which crashes
-    because hidden_states_out is a list."""
+    """The official model, unchanged; only its swinViT output is wrapped so the stray debug print
+    in the official forward works (and prints nothing of ours)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.swinViT.register_forward_hook(lambda module, inputs, output: _HiddenStates(output))
 
     def forward(self, x_in):
-        hidden_states_out = self.swinViT(x_in, self.normalize)
-        enc0 = self.encoder1(x_in)
-        enc1 = self.encoder2(hidden_states_out[0])
-        enc2 = self.encoder3(hidden_states_out[1])
-        enc3 = self.encoder4(hidden_states_out[2])
-        dec4 = self.encoder10(hidden_states_out[4])
-        dec3 = self.decoder5(dec4, hidden_states_out[3])
-        dec2 = self.decoder4(dec3, enc3)
-        dec1 = self.decoder3(dec2, enc2)
-        dec0 = self.decoder2(dec1, enc1)
-        out = self.decoder1(dec0, enc0)
-        return self.out(out)
+        import builtins
+
+        real_print = builtins.print
+        builtins.print = lambda *args, **kwargs: None  # silence the official debug print
+        try:
+            return super().forward(x_in)
+        finally:
+            builtins.print = real_print
 
 
 def example_model():
