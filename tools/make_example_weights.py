@@ -9,7 +9,6 @@ build can only read safetensors; not committed).
 Usage: python3 tools/make_example_weights.py weights/swinsmt_f12_random.pth [dev.safetensors]
 """
 import json
-import struct
 import sys
 
 import torch
@@ -17,20 +16,9 @@ import torch
 torch.set_num_threads(1)
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from official_model import EXAMPLE_CONFIG, example_model  # noqa: E402
+from safetensors_writer import write_safetensors  # noqa: E402
 
 
-def write_safetensors(path, tensors, metadata):
-    names = {torch.float16: "F16", torch.float32: "F32", torch.int64: "I64"}
-    header, chunks, offset = {"__metadata__": metadata}, [], 0
-    for key, t in tensors.items():
-        raw = t.contiguous().numpy().tobytes()
-        header[key] = {"dtype": names[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
-        chunks.append(raw)
-        offset += len(raw)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(chunks))
 
 
 def main():

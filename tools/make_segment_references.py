@@ -22,7 +22,6 @@ Usage (Debian's python3 with torch 1.13; PYTHONPATH as in tools/official_model.p
 """
 import json
 import os
-import struct
 import sys
 import time
 
@@ -34,22 +33,11 @@ sys.path.insert(0, __file__.rsplit("/", 1)[0])
 
 from monai.data.utils import compute_importance_map, dense_patch_slices  # noqa: E402
 from monai.inferers.utils import _get_scan_interval, sliding_window_inference  # noqa: E402
+from safetensors_writer import write_safetensors  # noqa: E402
 
 WEIGHTS = "weights/swinsmt_f12_random.pth"
 
 
-def write_safetensors(path, tensors, metadata):
-    names = {torch.float32: "F32", torch.int64: "I64"}
-    header, chunks, offset = {"__metadata__": metadata}, [], 0
-    for key, t in tensors.items():
-        raw = t.contiguous().numpy().tobytes()
-        header[key] = {"dtype": names[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
-        chunks.append(raw)
-        offset += len(raw)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(chunks))
 
 
 def test_predictor(x):
