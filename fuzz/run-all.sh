@@ -15,17 +15,13 @@ declare -A seeds=(
   [fuzz_checkpoint]="$data/checkpoints"
   [fuzz_safetensors]="$data/orientation_reference.safetensors $data/softmoe_masked.safetensors $data/checkpoints/tiny.expected.safetensors"
   [fuzz_nifti]="fuzz/seeds/nifti $data/bad"
-  [fuzz_dicom]="$data/dicom_series/CT.1.3.12.2.1107.5.1.4.60064.30000022120808113428000016573"
+  [fuzz_dicom]="$data/dicom_synthetic $data/dicom_series/CT.1.3.12.2.1107.5.1.4.60064.30000022120808113428000016573"
 )
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:alloc_dealloc_mismatch=0:detect_container_overflow=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 mkdir -p "$BUILD_DIR/fuzz-crashes"
 failed=0
-# fuzz_dicom is left out unless FUZZ_TARGETS names it: Debian's GDCM aborts on an assertion inside
-# gdcm::FileMetaInformation::ReadCompat for a malformed meta header (fuzz/known_crashes/
-# gdcm_meta_assert.dcm, found with -seed=1 within 51 runs). Until the DICOM reader pre-validates the
-# file before GDCM sees it, running it would fail every CI run on that known crash.
-targets="${FUZZ_TARGETS:-fuzz_pickle fuzz_torch_zip fuzz_torch_legacy fuzz_checkpoint fuzz_safetensors fuzz_nifti}"
+targets="${FUZZ_TARGETS:-fuzz_pickle fuzz_torch_zip fuzz_torch_legacy fuzz_checkpoint fuzz_safetensors fuzz_nifti fuzz_dicom}"
 for target in $targets; do
   corpus="$BUILD_DIR/fuzz-corpus/$target"
   mkdir -p "$corpus"
@@ -38,10 +34,6 @@ for target in $targets; do
   # -max_len: the checkpoints are up to a few MB; mutating near the start finds most paths and
   # keeps each execution fast. The rss/malloc limits turn over-allocation into a finding.
   limits=(-rss_limit_mb=4096 -malloc_limit_mb=2048)
-  # GDCM (not ours) allocates a data element's declared length before reading it, so a 64 KB file
-  # makes it allocate up to 4 GiB (the length is 32 bits) and then fail cleanly. That is bounded;
-  # the limits let it through instead of reporting GDCM's behaviour on every run.
-  [[ "$target" == fuzz_dicom ]] && limits=(-rss_limit_mb=10240 -malloc_limit_mb=4200)
   log="$BUILD_DIR/fuzz-crashes/$target.log"
   if "$BUILD_DIR/fuzz/$target" "$corpus" "${seed_dirs[@]}" -max_total_time="$SECONDS_EACH" -max_len=65536 \
       "${limits[@]}" -timeout=25 -seed=1 -print_final_stats=1 \

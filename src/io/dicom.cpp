@@ -4,13 +4,13 @@
 // every inconsistency gets its own error message.
 #include <swinsmt/io/dicom.hpp>
 
+#include "dicom_structure.hpp"
+
 #include <swinsmt/error.hpp>
 
 #include <ATen/ATen.h>
-#include <gdcmAttribute.h>
 #include <gdcmImage.h>
 #include <gdcmImageReader.h>
-#include <gdcmStringFilter.h>
 
 #include <algorithm>
 #include <array>
@@ -18,6 +18,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <vector>
@@ -39,16 +40,10 @@ struct Slice {
   double along_normal = 0;
 };
 
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\0')) s.pop_back();
-  while (!s.empty() && s.front() == ' ') s.erase(s.begin());
-  return s;
-}
-
 bool has_dicom_magic(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   char head[132];
-  return in.read(head, sizeof head) && std::memcmp(head + 128, "DICM", 4) == 0;
+  return in.read(head, sizeof head) && has_dicom_preamble(reinterpret_cast<const uint8_t*>(head), sizeof head);
 }
 
 template <typename T>
@@ -56,45 +51,37 @@ at::Tensor buffer_to_tensor(const std::vector<char>& buffer, int64_t rows, int64
   return at::from_blob(const_cast<char*>(buffer.data()), {rows, columns}, type).to(at::kFloat);
 }
 
-/// Reads one file; returns false when it is not a DICOM image (no pixel data).
+/// Reads one file; returns false when it is not a DICOM Part 10 file or holds no image (no pixel
+/// data). A Part 10 file whose structure is broken is an error: GDCM only sees checked bytes.
 bool read_slice(const fs::path& file, Slice& s) {
-  gdcm::ImageReader reader;
-  reader.SetFileName(file.c_str());
-  if (!reader.Read()) return false;
-  const gdcm::DataSet& ds = reader.GetFile().GetDataSet();
-  if (!ds.FindDataElement(gdcm::Tag(0x7fe0, 0x0010))) return false;
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw Error(file.string() + ": cannot open the file");
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
+  if (!has_dicom_preamble(data, bytes.size())) return false;
   const std::string path = file.string();
+  const DicomStructure structure = check_dicom_structure(data, bytes.size(), path);
+  if (!structure.has_pixel_data) return false;
+  // Everything GDCM would otherwise parse with assertions (image pixel module, geometry strings)
+  // is checked and parsed here first; GDCM only decodes the pixel data.
+  const DicomPixelModule module = check_pixel_module(structure, path);
   s.file = path;
+  s.series = string_value(structure, 0x0020, 0x000e);
+  const auto position = decimal_strings<3>(structure, 0x0020, 0x0032, "ImagePositionPatient", path);
+  const auto orientation = decimal_strings<6>(structure, 0x0020, 0x0037, "ImageOrientationPatient", path);
+  const auto spacing = decimal_strings<2>(structure, 0x0028, 0x0030, "PixelSpacing", path);
+  std::copy(position.begin(), position.end(), s.position.begin());
+  std::copy(orientation.begin(), orientation.end(), s.orientation.begin());
+  s.pixel_spacing = spacing;
+  if (has_value(structure, 0x0028, 0x1053))
+    s.slope = decimal_strings<1>(structure, 0x0028, 0x1053, "RescaleSlope", path)[0];
+  if (has_value(structure, 0x0028, 0x1052))
+    s.intercept = decimal_strings<1>(structure, 0x0028, 0x1052, "RescaleIntercept", path)[0];
 
-  gdcm::StringFilter strings;
-  strings.SetFile(reader.GetFile());
-  s.series = trim(strings.ToString(gdcm::Tag(0x0020, 0x000e)));
-  auto require = [&](uint16_t group, uint16_t element, const char* name) {
-    if (!ds.FindDataElement(gdcm::Tag(group, element)) || ds.GetDataElement(gdcm::Tag(group, element)).IsEmpty())
-      throw Error(path + " has no " + name + "; cannot place the slice in space");
-  };
-  require(0x0020, 0x0032, "ImagePositionPatient (0020,0032)");
-  require(0x0020, 0x0037, "ImageOrientationPatient (0020,0037)");
-  require(0x0028, 0x0030, "PixelSpacing (0028,0030)");
-  gdcm::Attribute<0x0020, 0x0032> ipp;
-  ipp.Set(ds);
-  gdcm::Attribute<0x0020, 0x0037> iop;
-  iop.Set(ds);
-  gdcm::Attribute<0x0028, 0x0030> spacing;
-  spacing.Set(ds);
-  for (int i = 0; i < 3; ++i) s.position[i] = ipp[i];
-  for (int i = 0; i < 6; ++i) s.orientation[i] = iop[i];
-  s.pixel_spacing = {spacing[0], spacing[1]};
-  if (ds.FindDataElement(gdcm::Tag(0x0028, 0x1053)) && !ds.GetDataElement(gdcm::Tag(0x0028, 0x1053)).IsEmpty()) {
-    gdcm::Attribute<0x0028, 0x1053> slope;
-    slope.Set(ds);
-    s.slope = slope.GetValue();
-  }
-  if (ds.FindDataElement(gdcm::Tag(0x0028, 0x1052)) && !ds.GetDataElement(gdcm::Tag(0x0028, 0x1052)).IsEmpty()) {
-    gdcm::Attribute<0x0028, 0x1052> intercept;
-    intercept.Set(ds);
-    s.intercept = intercept.GetValue();
-  }
+  std::istringstream checked(std::move(bytes));
+  gdcm::ImageReader reader;
+  reader.SetStream(checked);
+  if (!reader.Read()) throw Error(path + ": GDCM cannot read this DICOM image");
 
   const gdcm::Image& image = reader.GetImage();
   if (image.GetNumberOfDimensions() == 3 && image.GetDimension(2) > 1)
@@ -106,7 +93,15 @@ bool read_slice(const fs::path& file, Slice& s) {
                 " samples per pixel; expected 1 (greyscale CT)");
   s.columns = image.GetDimension(0);
   s.rows = image.GetDimension(1);
+  if (s.columns != module.columns || s.rows != module.rows)
+    throw Error(path + ": GDCM decoded " + std::to_string(s.columns) + " x " + std::to_string(s.rows) +
+                " pixels but the header says " + std::to_string(module.columns) + " x " + std::to_string(module.rows));
   std::vector<char> buffer(image.GetBufferLength());
+  const size_t expected_bytes = static_cast<size_t>(s.rows * s.columns) * format.GetPixelSize();
+  if (buffer.size() < expected_bytes)
+    throw Error(path + ": the decoded pixel data has " + std::to_string(buffer.size()) + " bytes; " +
+                std::to_string(s.columns) + " x " + std::to_string(s.rows) + " pixels need " +
+                std::to_string(expected_bytes));
   if (!image.GetBuffer(buffer.data())) throw Error(path + ": cannot decode the pixel data");
   at::Tensor raw;
   switch (format.GetScalarType()) {
