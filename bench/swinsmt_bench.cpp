@@ -38,7 +38,8 @@ std::string arg(int argc, char** argv, const std::string& name, const std::strin
 swinsmt::MoeKernel parse_kernel(const std::string& name) {
   if (name == "reference") return swinsmt::MoeKernel::reference;
   if (name == "chunked") return swinsmt::MoeKernel::chunked;
-  throw swinsmt::Error("--kernel must be reference or chunked, got " + name);
+  if (name == "chunked_aten") return swinsmt::MoeKernel::chunked_aten;
+  throw swinsmt::Error("--kernel must be reference, chunked or chunked_aten, got " + name);
 }
 
 template <typename F>
@@ -102,8 +103,11 @@ int run_moe(int argc, char** argv) {
   const int64_t dim = std::stoll(arg(argc, argv, "--dim", "96"));
   const int64_t experts = std::stoll(arg(argc, argv, "--experts", "4"));
   const auto kernel_name = arg(argc, argv, "--kernel", "chunked");
+  const int64_t chunk = std::stoll(arg(argc, argv, "--chunk", "1024"));
+  const int64_t tile = std::stoll(arg(argc, argv, "--tile", "0"));
   at::manual_seed(0);
-  swinsmt::SoftMoE moe(swinsmt::SoftMoEOptions(dim, experts).kernel(parse_kernel(kernel_name)));
+  swinsmt::SoftMoE moe(
+      swinsmt::SoftMoEOptions(dim, experts).kernel(parse_kernel(kernel_name)).chunk_size(chunk).tile_size(tile));
   c10::InferenceMode guard;
   const auto x = at::randn({1, tokens, dim});
   at::Tensor y;

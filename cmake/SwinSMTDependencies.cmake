@@ -46,3 +46,20 @@ target_link_libraries(swinsmt_gdcm INTERFACE "${GDCM_MSFF_LIBRARY}" "${GDCM_DSED
 
 # PNG previews.
 find_package(PNG REQUIRED)
+
+# oneDNN (optional): its sgemm runs the Soft MoE products (src/soft_moe_gemm.hpp). Debian's LibTorch
+# links libdnnl.so.2 already; libdnnl-dev adds the header. LibTorch 2.x wheels bundle oneDNN
+# without its header, so there the products go through ATen.
+option(SWINSMT_WITH_DNNL "Use oneDNN's sgemm for the Soft MoE products when libdnnl-dev is found" ON)
+if(SWINSMT_WITH_DNNL)
+  find_path(DNNL_INCLUDE_DIR dnnl.h)
+  find_library(DNNL_LIBRARY NAMES dnnl)
+  if(DNNL_INCLUDE_DIR AND DNNL_LIBRARY)
+    add_library(swinsmt_dnnl INTERFACE)
+    target_include_directories(swinsmt_dnnl SYSTEM INTERFACE "${DNNL_INCLUDE_DIR}")
+    target_link_libraries(swinsmt_dnnl INTERFACE "${DNNL_LIBRARY}")
+    message(STATUS "swinsmt: oneDNN sgemm for the Soft MoE products (${DNNL_LIBRARY})")
+  else()
+    message(STATUS "swinsmt: oneDNN header not found (libdnnl-dev): Soft MoE products through ATen")
+  endif()
+endif()

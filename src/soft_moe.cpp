@@ -1,3 +1,6 @@
+#include "soft_moe_block_softmax.hpp"
+#include "soft_moe_gemm.hpp"
+
 #include <swinsmt/error.hpp>
 #include <swinsmt/soft_moe.hpp>
 
@@ -5,6 +8,7 @@
 
 #include <cmath>
 #include <limits>
+#include <vector>
 
 namespace swinsmt {
 namespace {
@@ -152,6 +156,8 @@ at::Tensor SoftMoEImpl::chunked_forward(const at::Tensor& x, const at::Tensor& s
   //    maximum (online softmax): acc = sum exp(L - m) Y, z = sum exp(L - m), out = acc / z.
   // Three matrix products per block instead of the reference's four n x n passes, and padded tokens
   // (beyond seq_len) are never combined since the official code drops them.
+  if (options.kernel() == MoeKernel::chunked && x.device().is_cpu() && x.scalar_type() == at::kFloat)
+    return fused_cpu_forward(x, slot_embeds, mask, slot_valid, seq_len);
   const int64_t b = x.size(0), n = x.size(1), d = x.size(2), e = options.num_experts(), s = n / e;
   const int64_t chunk = std::max<int64_t>(1, std::min(options.chunk_size(), s));
   auto tokens_t = x.transpose(1, 2);  // (B, d, n) keys for dispatch
@@ -183,6 +189,71 @@ at::Tensor SoftMoEImpl::chunked_forward(const at::Tensor& x, const at::Tensor& s
   }
   z = z.transpose(1, 2);
   return acc.div_(z).to(x.dtype());
+}
+
+at::Tensor SoftMoEImpl::fused_cpu_forward(const at::Tensor& x, const at::Tensor& slot_embeds,
+                                          const std::optional<at::Tensor>& mask, const at::Tensor& slot_valid,
+                                          int64_t seq_len) {
+  // The chunked algorithm with the logits of a slot block computed one token tile at a time, so
+  // each tile is exponentiated while it is in cache (detail::tile_softmax), and every product in a
+  // layout BLAS takes without copies (detail::matmul_into):
+  //   tile logits (c, w)   = slot_embeds[block] (c, d) . tokens^T[:, tile] (d, w)
+  //   dispatch (online)    : slot_acc (c, d) = slot_acc * row rescale + exp(logits - row max) . tokens[tile]
+  //   combine weights      : combine[:, tile] = exp(logits - column max), kept for the block
+  //   after the block      : Y = expert(slot_acc / row sums);
+  //                          acc^T (d, n) = acc^T * column rescale + Y^T (d, c) . combine (c, n)
+  // The normalisations divide the small (c, d) and (d, n) results instead of the weight matrices.
+  const int64_t b = x.size(0), n = x.size(1), d = x.size(2), e = options.num_experts(), s = n / e;
+  const int64_t chunk = std::max<int64_t>(1, std::min(options.chunk_size(), s));
+  // Tiles of about 4M floats (16 MB): within the last-level cache of the CPUs we target.
+  const int64_t tile =
+      std::min(n, options.tile_size() > 0 ? options.tile_size() : std::max<int64_t>(256, (int64_t{4} << 20) / chunk));
+  const auto fp32 = x.options();
+  const double infinity = std::numeric_limits<double>::infinity();
+  auto tile_logits = at::empty({chunk, tile}, fp32);
+  auto combine = at::empty({chunk, n}, fp32);
+  auto slot_acc = at::empty({chunk, d}, fp32);
+  auto row_max = at::empty({chunk}, fp32), row_sum = at::empty({chunk}, fp32), row_rescale = at::empty({chunk}, fp32);
+  std::vector<at::Tensor> outputs;
+  for (int64_t item = 0; item < b; ++item) {
+    const auto tokens = x[item].contiguous();            // (n, d)
+    const auto tokens_t = tokens.t().contiguous();       // (d, n)
+    const auto embeds = slot_embeds[item].contiguous();  // (e*s, d)
+    auto acc_t = at::zeros({d, n}, fp32);
+    auto col_max = at::full({n}, -infinity, fp32), col_sum = at::zeros({n}, fp32), col_rescale = at::empty({n}, fp32);
+    for (int64_t expert = 0; expert < e; ++expert) {
+      for (int64_t j = 0; j < s; j += chunk) {
+        const int64_t q0 = expert * s + j, c = std::min(chunk, s - j);
+        auto block_combine = combine.narrow(0, 0, c);
+        auto acc = slot_acc.narrow(0, 0, c);
+        row_max.fill_(-infinity);
+        row_sum.zero_();
+        acc.zero_();
+        for (int64_t t0 = 0; t0 < n; t0 += tile) {
+          const int64_t w = std::min(tile, n - t0);
+          auto logits = tile_logits.narrow(0, 0, c).narrow(1, 0, w);  // row stride: tile
+          detail::matmul_into(logits, embeds.narrow(0, q0, c), tokens_t.narrow(1, t0, w));
+          if (mask)
+            apply_masks(logits, (*mask)[item].narrow(0, t0, w).view({1, w}),
+                        slot_valid[item].narrow(0, q0, c).view({c, 1}));
+          const detail::OnlineSoftmaxStats columns{col_max.data_ptr<float>() + t0, col_sum.data_ptr<float>() + t0,
+                                                   col_rescale.data_ptr<float>() + t0};
+          const detail::OnlineSoftmaxStats rows{row_max.data_ptr<float>(), row_sum.data_ptr<float>(),
+                                                row_rescale.data_ptr<float>()};
+          detail::tile_softmax(logits.data_ptr<float>(), tile, block_combine.data_ptr<float>() + t0, n, c, w, columns,
+                               rows);
+          if (t0 > 0) acc.mul_(row_rescale.narrow(0, 0, c).unsqueeze(1));
+          detail::matmul_into(acc, logits, tokens.narrow(0, t0, w), 1.0f);
+        }
+        acc.div_(row_sum.narrow(0, 0, c).unsqueeze(1));
+        const auto y = run_expert(expert, acc);  // (c, d)
+        acc_t.mul_(col_rescale);
+        detail::matmul_into(acc_t, y.t(), block_combine, 1.0f);
+      }
+    }
+    outputs.push_back(acc_t.div_(col_sum).t().narrow(0, 0, seq_len));
+  }
+  return at::stack(outputs).contiguous();
 }
 
 }  // namespace swinsmt

@@ -85,9 +85,9 @@ TEST_F(SmtLayers, PatchMergingLegacyOrder) {
 TEST_F(SmtLayers, SoftMoEBothKernels) {
   const std::string p = "swinViT.layers2.0.blocks.0.mlp";
   auto& moe = module<SoftMoEImpl>(p);
-  for (auto kernel : {MoeKernel::reference, MoeKernel::chunked}) {
+  for (auto kernel : {MoeKernel::reference, MoeKernel::chunked, MoeKernel::chunked_aten}) {
     moe.options.kernel(kernel);
-    expect_close(p + (kernel == MoeKernel::reference ? " (reference)" : " (chunked)"), moe.forward(in(p)), out(p));
+    expect_close(p + " (kernel " + std::to_string(static_cast<int>(kernel)) + ")", moe.forward(in(p)), out(p));
   }
   moe.options.kernel(MoeKernel::chunked);
 }
@@ -120,19 +120,20 @@ TEST_P(SoftMoECase, MatchesOfficialWithBothKernels) {
   c10::InferenceMode guard;
   test::Fixture fx(GetParam() + ".safetensors");
   const auto cfg = nlohmann::json::parse(fx.metadata().at("config"));
-  for (auto kernel : {MoeKernel::reference, MoeKernel::chunked}) {
+  for (auto kernel : {MoeKernel::reference, MoeKernel::chunked, MoeKernel::chunked_aten}) {
     for (int64_t chunk : {int64_t{1024}, int64_t{7}}) {
       SoftMoE moe(SoftMoEOptions(cfg.at("dim").get<int64_t>(), cfg.at("num_experts").get<int64_t>())
                       .expert_mult(cfg.at("expert_mult").get<double>())
                       .kernel(kernel)
-                      .chunk_size(chunk));
+                      .chunk_size(chunk)
+                      .tile_size(chunk == 7 ? 16 : 0));  // small chunks: also several token tiles
       StateDict weights;
       for (const auto& item : moe->named_parameters()) weights.insert(item.key(), fx.at("weights." + item.key()));
       load_state_dict(*moe, weights, true, GetParam());
       std::optional<at::Tensor> mask;
       if (fx.has("mask")) mask = fx.at("mask");
       const auto label =
-          GetParam() + (kernel == MoeKernel::reference ? " reference" : " chunked") + " chunk " + std::to_string(chunk);
+          GetParam() + " kernel " + std::to_string(static_cast<int>(kernel)) + " chunk " + std::to_string(chunk);
       expect_close(label, moe->forward(fx.at("input"), mask), fx.at("output"));
     }
   }

@@ -4,6 +4,8 @@
 # LibTorch runs its matrix products on the reference BLAS, about 5x slower on this model.
 # libgdcm-dev (GDCM) reads DICOM series: one ImageReader decodes every common transfer syntax
 # (JPEG, JPEG-LS, JPEG 2000, RLE) without the per-codec setup DCMTK needs.
+# libdnnl-dev: the header of the oneDNN that Debian's LibTorch already links; its sgemm runs the
+# Soft MoE products (src/soft_moe_gemm.hpp).
 # clang-14 and libclang-rt-14-dev: the ASan/UBSan build and the libFuzzer targets
 # (tools/run-sanitizers.sh); GCC has no libFuzzer.
 set -euo pipefail
@@ -13,7 +15,7 @@ PACKAGES=(build-essential cmake ccache pkg-config git clang-format clang-tidy
   libtorch-dev libopenblas0-pthread
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev libnifti2-dev libpng-dev zlib1g-dev
-  libgdcm-dev clang-14 libclang-rt-14-dev)
+  libgdcm-dev clang-14 libclang-rt-14-dev libdnnl-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

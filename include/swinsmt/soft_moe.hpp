@@ -15,12 +15,15 @@
 
 namespace swinsmt {
 
-/// How the N x (E*S) dispatch/combine weights are computed. Both compute the same function.
+/// How the N x (E*S) dispatch/combine weights are computed. All compute the same function.
 enum class MoeKernel {
   /// The official op sequence: materialises the full N x N logits (quadratic memory).
   reference,
-  /// Exact softmax-attention in chunks (scale 1): no N x N tensor ever exists.
+  /// Exact softmax-attention in chunks (scale 1): no N x N tensor ever exists. On CPU in float32
+  /// both softmaxes of a block take two fused, vectorised passes; elsewhere it is chunked_aten.
   chunked,
+  /// The chunked kernel built from ATen ops only (any device and dtype; what CUDA runs).
+  chunked_aten,
 };
 
 /// RMSNorm of the official code: F.normalize(x, dim=-1) * sqrt(dim) * gamma.
@@ -66,8 +69,12 @@ struct SoftMoEOptions {
   TORCH_ARG(int64_t, num_experts);
   TORCH_ARG(double, expert_mult) = 4.0;
   TORCH_ARG(MoeKernel, kernel) = MoeKernel::chunked;
-  /// Slots whose logits (chunk_size x tokens) the chunked kernel computes at once.
-  TORCH_ARG(int64_t, chunk_size) = 512;
+  /// Slots whose logits (chunk_size x tokens) the chunked kernel computes at once. 1024 keeps the
+  /// matrix products wide enough for BLAS (at 32768 tokens: 2 x 128 MB of block buffers).
+  TORCH_ARG(int64_t, chunk_size) = 1024;
+  /// Tokens per logits tile of the fused CPU kernel (MoeKernel::chunked on CPU, float32); 0 picks
+  /// tiles of about 16 MB, which stay in the last-level cache.
+  TORCH_ARG(int64_t, tile_size) = 0;
 };
 
 class SoftMoEImpl : public torch::nn::Module {
@@ -88,6 +95,8 @@ class SoftMoEImpl : public torch::nn::Module {
                                const std::optional<at::Tensor>& mask, const at::Tensor& slot_valid, int64_t seq_len);
   at::Tensor chunked_forward(const at::Tensor& x, const at::Tensor& slot_embeds, const std::optional<at::Tensor>& mask,
                              const at::Tensor& slot_valid, int64_t seq_len);
+  at::Tensor fused_cpu_forward(const at::Tensor& x, const at::Tensor& slot_embeds,
+                               const std::optional<at::Tensor>& mask, const at::Tensor& slot_valid, int64_t seq_len);
 
  public:
   SlotEmbed to_slot_embeds{nullptr};

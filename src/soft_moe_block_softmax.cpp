@@ -1,0 +1,148 @@
+// Two fused passes over a block of Soft MoE logits (see soft_moe_block_softmax.hpp). The loops are
+// written for the compiler to vectorise: `omp simd` reductions (-fopenmp-simd, no OpenMP runtime),
+// an exp that is plain arithmetic (Cephes' expf polynomial with the 2^k scale built from bits), and
+// on x86-64 one clone per instruction set chosen at load time (target_clones), since the library
+// is built for the baseline x86-64 but runs where AVX2/AVX-512 are available.
+#include "soft_moe_block_softmax.hpp"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+namespace swinsmt::detail {
+namespace {
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SWINSMT_NO_TARGET_CLONES)
+#define SWINSMT_ISA_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define SWINSMT_ISA_CLONES
+#endif
+
+constexpr float minus_infinity = -std::numeric_limits<float>::infinity();
+
+// Cephes expf: exp(x) = 2^k exp(r), k = round(x / ln 2), |r| <= ln(2)/2, degree-6 minimax
+// polynomial for exp(r), ln 2 split in two for an exact k*ln2. Error <= 2 ulp on the normal range.
+inline float exp_poly(float x) {
+  constexpr float log2e = 1.44269504088896341f;
+  constexpr float ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
+  constexpr float lowest_normal = -87.3365447505531f;  // ln(FLT_MIN)
+  constexpr float highest = 88.0f;                     // 2^k stays finite: k <= 127
+  constexpr float round_shift = 12582912.0f;           // 1.5 * 2^23: adding it rounds to an integer
+  // Comparisons written so NaN takes the clamp's branch (no float->int conversion of NaN below).
+  float xc = x > lowest_normal ? x : lowest_normal;
+  xc = xc < highest ? xc : highest;
+  const float k = (xc * log2e + round_shift) - round_shift;
+  const float r = (xc - k * ln2_hi) - k * ln2_lo;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(k) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  const float y = p * scale;
+  if (x != x) return x;  // NaN stays NaN
+  return x < lowest_normal ? 0.0f : y;
+}
+
+// Pass 1 over columns [j0, j1) of every row: the tile's column maxima and (partial, for this column
+// range) row maxima; then the new running column maxima and their rescale factors.
+SWINSMT_ISA_CLONES
+void maxima(const float* logits, int64_t ld, int64_t c, int64_t j0, int64_t j1, float* tile_col_max,
+            float* row_max_part, OnlineSoftmaxStats columns) {
+  for (int64_t j = j0; j < j1; ++j) tile_col_max[j] = minus_infinity;
+  for (int64_t i = 0; i < c; ++i) {
+    const float* row = logits + i * ld;
+    float m = minus_infinity;
+#pragma omp simd reduction(max : m)
+    for (int64_t j = j0; j < j1; ++j) {
+      const float v = row[j];
+      tile_col_max[j] = v > tile_col_max[j] ? v : tile_col_max[j];
+      m = v > m ? v : m;
+    }
+    row_max_part[i] = m;
+  }
+  for (int64_t j = j0; j < j1; ++j) {
+    const float old = columns.max[j];
+    const float m = tile_col_max[j] > old ? tile_col_max[j] : old;
+    tile_col_max[j] = m;                      // now the new running maximum
+    columns.rescale[j] = exp_poly(old - m);  // old = -inf before the first block: 0
+  }
+}
+
+// Pass 2 over columns [j0, j1): both exponentials, their column sums and (partial) row sums.
+SWINSMT_ISA_CLONES
+void exponentials(float* logits, int64_t ld, float* combine, int64_t ld_combine, int64_t c, int64_t j0, int64_t j1,
+                  const float* col_max, const float* row_max, float* tile_col_sum, float* row_sum_part) {
+  for (int64_t j = j0; j < j1; ++j) tile_col_sum[j] = 0.0f;
+  for (int64_t i = 0; i < c; ++i) {
+    float* row = logits + i * ld;
+    float* out = combine + i * ld_combine;
+    const float rm = row_max[i];
+    float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+    for (int64_t j = j0; j < j1; ++j) {
+      const float v = row[j];
+      const float p = exp_poly(v - col_max[j]);
+      out[j] = p;
+      tile_col_sum[j] += p;
+      const float e = exp_poly(v - rm);
+      row[j] = e;
+      s += e;
+    }
+    row_sum_part[i] = s;
+  }
+}
+
+}  // namespace
+
+float block_softmax_exp(float x) { return exp_poly(x); }
+
+void tile_softmax(float* logits, int64_t ld_logits, float* combine, int64_t ld_combine, int64_t c, int64_t w,
+                  OnlineSoftmaxStats columns, OnlineSoftmaxStats rows) {
+  // One column range per thread, each a multiple of 16 floats (a cache line), so no two threads
+  // write the same line of a row or of the column arrays.
+  const int64_t threads = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), (w + 255) / 256));
+  const int64_t step = ((w + threads - 1) / threads + 15) / 16 * 16;
+  std::vector<float> col_max(static_cast<size_t>(w)), col_sum(static_cast<size_t>(w));
+  std::vector<float> row_part(static_cast<size_t>(threads * c));
+  auto range = [&](int64_t t) { return std::make_pair(std::min(w, t * step), std::min(w, (t + 1) * step)); };
+
+  at::parallel_for(0, threads, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const auto [j0, j1] = range(t);
+      maxima(logits, ld_logits, c, j0, j1, col_max.data(), row_part.data() + t * c, columns);
+    }
+  });
+  for (int64_t i = 0; i < c; ++i) {
+    float m = rows.max[i];
+    for (int64_t t = 0; t < threads; ++t) m = std::max(m, row_part[t * c + i]);
+    rows.rescale[i] = exp_poly(rows.max[i] - m);
+    rows.max[i] = m;
+  }
+
+  at::parallel_for(0, threads, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const auto [j0, j1] = range(t);
+      exponentials(logits, ld_logits, combine, ld_combine, c, j0, j1, col_max.data(), rows.max, col_sum.data(),
+                   row_part.data() + t * c);
+      for (int64_t j = j0; j < j1; ++j) {
+        columns.sum[j] = columns.sum[j] * columns.rescale[j] + col_sum[j];
+        columns.max[j] = col_max[j];
+      }
+    }
+  });
+  for (int64_t i = 0; i < c; ++i) {
+    float s = 0.0f;
+    for (int64_t t = 0; t < threads; ++t) s += row_part[t * c + i];
+    rows.sum[i] = rows.sum[i] * rows.rescale[i] + s;
+  }
+}
+
+}  // namespace swinsmt::detail

@@ -1,0 +1,20 @@
+#pragma once
+// The matrix products of the fused Soft MoE kernel. Their shapes are extreme (one side 96..384
+// wide, the other 32768+ long) and Debian's OpenBLAS 0.3.21 runs the (c x n) . (n x d) product at
+// half the rate it reaches on the others (about 100 vs 160 GFLOP/s on the 2-core AVX-512 machine),
+// while oneDNN's sgemm holds ~200 GFLOP/s on all three. Debian's LibTorch already links libdnnl,
+// so with libdnnl-dev present (SWINSMT_HAVE_DNNL) the products go there; otherwise through ATen.
+
+#include <ATen/core/Tensor.h>
+
+namespace swinsmt::detail {
+
+/// out = a . b + beta * out for 2-D float32 CPU tensors; `a` and `b` may be transposed views of
+/// row-major matrices (no copy is made for them), `out` must be row-major (unit column stride, any
+/// row stride: a column range of a wider buffer is fine).
+void matmul_into(at::Tensor& out, const at::Tensor& a, const at::Tensor& b, float beta = 0.0f);
+
+/// "oneDNN" or "ATen (BLAS)": which one matmul_into uses (for doctor and the benchmarks).
+const char* matmul_backend();
+
+}  // namespace swinsmt::detail
