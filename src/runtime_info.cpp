@@ -1,3 +1,5 @@
+#include "soft_moe_gemm.hpp"
+
 #include <swinsmt/runtime_info.hpp>
 #include <swinsmt/version.hpp>
 
@@ -5,6 +7,7 @@
 #include <ATen/Parallel.h>
 #include <torch/version.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -45,11 +48,21 @@ RuntimeInfo runtime_info() {
   info.threads = at::get_num_threads();
   info.hardware_threads = std::thread::hardware_concurrency();
   info.cuda_devices = at::hasCUDA() ? static_cast<int>(at::detail::getCUDAHooks().getNumGPUs()) : 0;
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  info.omp_wait_policy = policy ? policy : "";
+  info.moe_matmul = detail::matmul_backend();
   if (info.reference_blas)
     info.warnings.push_back("the reference BLAS is in use (" + info.blas_library +
                             "): matrix products run ~5x slower; install libopenblas0-pthread");
   if (info.blas_library.empty())
     info.warnings.emplace_back("no BLAS library is mapped: matrix products use LibTorch's fallback kernels");
+  // OpenBLAS built with pthreads has its own threads; OpenMP threads spinning next to them slow
+  // every matrix product down on small machines (the swinsmt CLI sets PASSIVE itself).
+  const bool pthread_openblas = info.blas_library.find("openblas-pthread") != std::string::npos;
+  if (pthread_openblas && info.omp_wait_policy != "PASSIVE" && info.omp_wait_policy != "passive")
+    info.warnings.emplace_back(
+        "OMP_WAIT_POLICY is not PASSIVE: LibTorch's OpenMP threads spin next to OpenBLAS's threads "
+        "(25-30 % slower on 2 cores); start the process with OMP_WAIT_POLICY=PASSIVE");
   if (info.threads < static_cast<int>(info.hardware_threads))
     info.warnings.push_back("using " + std::to_string(info.threads) + " of " + std::to_string(info.hardware_threads) +
                             " hardware threads (set --threads)");
@@ -63,6 +76,8 @@ std::string describe(const RuntimeInfo& info) {
       << "BLAS " << (info.blas_library.empty() ? "(none mapped)" : info.blas_library)
       << (info.reference_blas ? " (reference BLAS: slow)" : "") << "\n"
       << "threads " << info.threads << " (hardware " << info.hardware_threads << ")\n"
+      << "OMP_WAIT_POLICY " << (info.omp_wait_policy.empty() ? "(unset)" : info.omp_wait_policy) << "\n"
+      << "Soft MoE products (CPU) " << info.moe_matmul << "\n"
       << "CUDA devices " << info.cuda_devices << "\n";
   for (const auto& w : info.warnings) out << "warning: " << w << "\n";
   return out.str();

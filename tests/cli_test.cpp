@@ -98,7 +98,18 @@ TEST(CliDoctor, ReportsLibTorchBlasAndThreads) {
   EXPECT_NE(r.output.find("LibTorch "), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("BLAS /"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("threads 1"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("Soft MoE products (CPU) "), std::string::npos) << r.output;
   const auto v = test::run_swinsmt("--version");
   EXPECT_EQ(v.code, 0);
   EXPECT_NE(v.output.find("swinsmt 0."), std::string::npos) << v.output;
+}
+
+TEST(CliDoctor, RunsWithPassiveOpenMpUnlessTheUserChoseAPolicy) {
+  // The CLI re-executes itself with OMP_WAIT_POLICY=PASSIVE (src/cli/main.cpp says why).
+  const std::string cli = SWINSMT_CLI_PATH;
+  const auto unset = test::run_command("env -u OMP_WAIT_POLICY " + cli + " doctor");
+  EXPECT_EQ(unset.code, 0) << unset.output;
+  EXPECT_NE(unset.output.find("OMP_WAIT_POLICY PASSIVE"), std::string::npos) << unset.output;
+  const auto chosen = test::run_command("env OMP_WAIT_POLICY=ACTIVE " + cli + " doctor");
+  EXPECT_NE(chosen.output.find("OMP_WAIT_POLICY ACTIVE"), std::string::npos) << chosen.output;
 }

@@ -36,11 +36,13 @@ ScratchDir::~ScratchDir() {
 
 std::string ScratchDir::operator/(const std::string& name) const { return (fs::path(path_) / name).string(); }
 
-CliRun run_swinsmt(const std::string& args) {
+CliRun run_swinsmt(const std::string& args) { return run_command(std::string(SWINSMT_CLI_PATH) + " " + args); }
+
+CliRun run_command(const std::string& command) {
   static int counter = 0;
   const fs::path log = fs::temp_directory_path() /
                        ("swinsmt_run_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".log");
-  const std::string cmd = std::string(SWINSMT_CLI_PATH) + " " + args + " > " + log.string() + " 2>&1 < /dev/null";
+  const std::string cmd = command + " > " + log.string() + " 2>&1 < /dev/null";
   const int status = std::system(cmd.c_str());
   std::ifstream in(log);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

@@ -35,6 +35,8 @@ struct CliRun {
 
 /// Runs the swinsmt executable with `args` (a shell-quoted argument string).
 CliRun run_swinsmt(const std::string& args);
+/// Runs a shell command line, output (stdout + stderr) captured.
+CliRun run_command(const std::string& command);
 
 /// The message of the swinsmt::Error that `f` throws, or "(no swinsmt::Error thrown)".
 std::string error_of(const std::function<void()>& f);

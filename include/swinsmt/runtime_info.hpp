@@ -16,6 +16,8 @@ struct RuntimeInfo {
   int threads = 0;                ///< intra-op threads (at::get_num_threads)
   unsigned hardware_threads = 0;  ///< std::thread::hardware_concurrency
   int cuda_devices = 0;
+  std::string omp_wait_policy;  ///< OMP_WAIT_POLICY as the process started, "" when unset
+  std::string moe_matmul;       ///< what runs the Soft MoE products on CPU: "oneDNN" or "ATen (BLAS)"
   std::vector<std::string> warnings;
 };
 
