@@ -47,7 +47,7 @@ target_link_libraries(swinsmt_gdcm INTERFACE "${GDCM_MSFF_LIBRARY}" "${GDCM_DSED
 # PNG previews.
 find_package(PNG REQUIRED)
 
-# oneDNN (optional): its sgemm runs the Soft MoE products (src/soft_moe_gemm.hpp). Debian's LibTorch
+# oneDNN (optional): its sgemm runs the Soft MoE products (src/cpu_matmul.hpp). Debian's LibTorch
 # links libdnnl.so.2 already; libdnnl-dev adds the header. LibTorch 2.x wheels bundle oneDNN
 # without its header, so there the products go through ATen.
 option(SWINSMT_WITH_DNNL "Use oneDNN's sgemm for the Soft MoE products when libdnnl-dev is found" ON)

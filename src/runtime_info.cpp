@@ -1,4 +1,4 @@
-#include "soft_moe_gemm.hpp"
+#include "cpu_matmul.hpp"
 
 #include <swinsmt/runtime_info.hpp>
 #include <swinsmt/version.hpp>

@@ -1,5 +1,5 @@
+#include "cpu_matmul.hpp"
 #include "soft_moe_block_softmax.hpp"
-#include "soft_moe_gemm.hpp"
 
 #include <swinsmt/error.hpp>
 #include <swinsmt/soft_moe.hpp>

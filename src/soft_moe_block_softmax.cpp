@@ -1,55 +1,17 @@
-// Two fused passes over a block of Soft MoE logits (see soft_moe_block_softmax.hpp). The loops are
-// written for the compiler to vectorise: `omp simd` reductions (-fopenmp-simd, no OpenMP runtime),
-// an exp that is plain arithmetic (Cephes' expf polynomial with the 2^k scale built from bits), and
-// on x86-64 one clone per instruction set chosen at load time (target_clones), since the library
-// is built for the baseline x86-64 but runs where AVX2/AVX-512 are available.
+// Two fused passes over a tile of Soft MoE logits (see soft_moe_block_softmax.hpp). The loops are
+// written for the compiler to vectorise (vector_exp.hpp): `omp simd` reductions, an exp that is
+// plain arithmetic, one clone per instruction set.
 #include "soft_moe_block_softmax.hpp"
+#include "vector_exp.hpp"
 
 #include <ATen/Parallel.h>
 
 #include <algorithm>
-#include <cstring>
 #include <limits>
 #include <vector>
 
 namespace swinsmt::detail {
 namespace {
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SWINSMT_NO_TARGET_CLONES)
-#define SWINSMT_ISA_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define SWINSMT_ISA_CLONES
-#endif
-
-constexpr float minus_infinity = -std::numeric_limits<float>::infinity();
-
-// Cephes expf: exp(x) = 2^k exp(r), k = round(x / ln 2), |r| <= ln(2)/2, degree-6 minimax
-// polynomial for exp(r), ln 2 split in two for an exact k*ln2. Error <= 2 ulp on the normal range.
-inline float exp_poly(float x) {
-  constexpr float log2e = 1.44269504088896341f;
-  constexpr float ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
-  constexpr float lowest_normal = -87.3365447505531f;  // ln(FLT_MIN)
-  constexpr float highest = 88.0f;                     // 2^k stays finite: k <= 127
-  constexpr float round_shift = 12582912.0f;           // 1.5 * 2^23: adding it rounds to an integer
-  // Comparisons written so NaN takes the clamp's branch (no float->int conversion of NaN below).
-  float xc = x > lowest_normal ? x : lowest_normal;
-  xc = xc < highest ? xc : highest;
-  const float k = (xc * log2e + round_shift) - round_shift;
-  const float r = (xc - k * ln2_hi) - k * ln2_lo;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(k) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  const float y = p * scale;
-  if (x != x) return x;  // NaN stays NaN
-  return x < lowest_normal ? 0.0f : y;
-}
 
 // Pass 1 over columns [j0, j1) of every row: the tile's column maxima and (partial, for this column
 // range) row maxima; then the new running column maxima and their rescale factors.
@@ -71,7 +33,7 @@ void maxima(const float* logits, int64_t ld, int64_t c, int64_t j0, int64_t j1, 
   for (int64_t j = j0; j < j1; ++j) {
     const float old = columns.max[j];
     const float m = tile_col_max[j] > old ? tile_col_max[j] : old;
-    tile_col_max[j] = m;                      // now the new running maximum
+    tile_col_max[j] = m;                     // now the new running maximum
     columns.rescale[j] = exp_poly(old - m);  // old = -inf before the first block: 0
   }
 }

@@ -1,3 +1,5 @@
+#include "window_attention_cpu.hpp"
+
 #include <swinsmt/error.hpp>
 #include <swinsmt/window_attention.hpp>
 
@@ -34,6 +36,8 @@ torch::Tensor WindowAttentionImpl::forward(const torch::Tensor& x, const std::op
   auto index = relative_position_index.narrow(0, 0, n).narrow(1, 0, n).reshape({-1});
   auto bias = relative_position_bias_table.index_select(0, index).view({n, n, -1}).permute({2, 0, 1}).contiguous();
   const auto shift_mask = mask ? std::optional<at::Tensor>(mask->to(bias.scalar_type())) : std::nullopt;
+  const bool fused_cpu = x.is_cpu() && x.scalar_type() == at::kFloat && bias.scalar_type() == at::kFloat &&
+                         use_fused_cpu && detail::fused_window_attention_available();
 
   // Windows are independent: attend over blocks of windows so that the (windows, heads, n, n)
   // scores stay small (the whole stage at once would need 1.4 GB at 128^3, feature 48).
@@ -44,6 +48,15 @@ torch::Tensor WindowAttentionImpl::forward(const torch::Tensor& x, const std::op
   for (int64_t r0 = 0; r0 < bw;) {
     // A block never straddles two images, so its windows map to consecutive mask rows.
     const int64_t w0 = r0 % nw, len = std::min(block, nw - w0);
+    if (fused_cpu) {
+      const auto projected = qkv(x.narrow(0, r0, len)).contiguous();  // (len, n, 3c)
+      auto attended = at::empty({len, n, c}, x.options());
+      const auto block_mask = shift_mask ? shift_mask->narrow(0, w0, len).contiguous() : at::Tensor();
+      detail::fused_window_attention(projected, bias, block_mask, num_heads, scale, attended);
+      out.narrow(0, r0, len).copy_(proj(attended));
+      r0 += len;
+      continue;
+    }
     auto qkv_out = qkv(x.narrow(0, r0, len)).reshape({len, n, 3, num_heads, hd}).permute({2, 0, 3, 1, 4});
     auto q = qkv_out[0] * scale;
     auto k = qkv_out[1];

@@ -59,7 +59,12 @@ TEST_F(SmtLayers, V2ResidualConvBlock) {
 
 TEST_F(SmtLayers, WindowAttention) {
   const std::string p = "swinViT.layers1.0.blocks.0.attn";
-  expect_close(p, module<WindowAttentionImpl>(p).forward(in(p), std::nullopt), out(p));
+  auto& attention = module<WindowAttentionImpl>(p);
+  for (bool fused : {true, false}) {  // the fused CPU kernel (where built) and the ATen op sequence
+    attention.use_fused_cpu = fused;
+    expect_close(p + (fused ? " (fused)" : " (ATen)"), attention.forward(in(p), std::nullopt), out(p));
+  }
+  attention.use_fused_cpu = true;
 }
 
 TEST_F(SmtLayers, SwinBlockUnshifted) {
@@ -69,7 +74,13 @@ TEST_F(SmtLayers, SwinBlockUnshifted) {
 
 TEST_F(SmtLayers, SwinBlockShifted) {
   const std::string p = "swinViT.layers1.0.blocks.1";
-  expect_close(p, module<SwinBlockImpl>(p).forward(in(p), stage_mask(in(p))), out(p));
+  auto& attention = module<WindowAttentionImpl>(p + ".attn");
+  for (bool fused : {true, false}) {  // shift mask through both attention paths
+    attention.use_fused_cpu = fused;
+    expect_close(p + (fused ? " (fused)" : " (ATen)"), module<SwinBlockImpl>(p).forward(in(p), stage_mask(in(p))),
+                 out(p));
+  }
+  attention.use_fused_cpu = true;
 }
 
 TEST_F(SmtLayers, SwinBlockShiftedWithSoftMoE) {

@@ -23,6 +23,9 @@ class WindowAttentionImpl : public torch::nn::Module {
   int64_t dim, num_heads;
   Size3 window;
   double scale;
+  /// CPU float32 with oneDNN: attend one (window, head) at a time in cache (src/window_attention_cpu.hpp).
+  /// false: the ATen op sequence (what other devices and dtypes run; tests compare both).
+  bool use_fused_cpu = true;
   torch::Tensor relative_position_bias_table, relative_position_index;
   torch::nn::Linear qkv{nullptr}, proj{nullptr};
 };

@@ -46,9 +46,9 @@ std::string hex_tag(Tag t) {
 
 // VRs of PS3.5 table 6.2-1 as of 2023. The second group has a 4-byte length (PS3.5 7.1.2).
 bool is_known_vr(const char* vr) {
-  static const char* const all[] = {"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FL", "FD", "IS", "LO",
-                                    "LT", "OB", "OD", "OF", "OL", "OV", "OW", "PN", "SH", "SL", "SQ",
-                                    "SS", "ST", "SV", "TM", "UC", "UI", "UL", "UN", "UR", "US", "UT", "UV"};
+  static const char* const all[] = {"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FL", "FD", "IS", "LO", "LT",
+                                    "OB", "OD", "OF", "OL", "OV", "OW", "PN", "SH", "SL", "SQ", "SS", "ST",
+                                    "SV", "TM", "UC", "UI", "UL", "UN", "UR", "US", "UT", "UV"};
   for (const char* known : all)
     if (vr[0] == known[0] && vr[1] == known[1]) return true;
   return false;
@@ -159,7 +159,8 @@ class Walker {
         fail(pos, "file meta element " + hex_tag(tag) + " " + vr + " of " + std::to_string(next - value) +
                       " bytes; the meta group holds short values only");
       if (tag.element == 0x0000) {
-        if (next - value != 4) fail(pos, "(0002,0000) group length has " + std::to_string(next - value) + " bytes, expected 4");
+        if (next - value != 4)
+          fail(pos, "(0002,0000) group length has " + std::to_string(next - value) + " bytes, expected 4");
         group_length = read32(value, Encoding::explicit_little);
         group_length_end = next;
       } else if (tag.element == 0x0010) {
@@ -170,8 +171,7 @@ class Walker {
     if (group_length >= 0 && static_cast<size_t>(group_length) != pos - group_length_end)
       fail(group_length_end - 12, "the file meta group length (0002,0000) says " + std::to_string(group_length) +
                                       " bytes, but its elements take " + std::to_string(pos - group_length_end));
-    if (out_.transfer_syntax.empty())
-      fail(pos, "the file meta group has no TransferSyntaxUID (0002,0010)");
+    if (out_.transfer_syntax.empty()) fail(pos, "the file meta group has no TransferSyntaxUID (0002,0010)");
     return pos;
   }
 
@@ -188,7 +188,8 @@ class Walker {
       return;
     out_.big_endian = enc == Encoding::explicit_big;
     if (length <= 1024)
-      out_.values[uint32_t{tag.group} << 16 | tag.element] = std::string(reinterpret_cast<const char*>(data_ + value), length);
+      out_.values[uint32_t{tag.group} << 16 | tag.element] =
+          std::string(reinterpret_cast<const char*>(data_ + value), length);
   }
   size_t end_of_data(size_t value) const { return size_ - value; }
 
@@ -248,7 +249,8 @@ class Walker {
   }
   uint32_t read32(size_t pos, Encoding enc) const {
     if (enc == Encoding::explicit_big)
-      return uint32_t{data_[pos]} << 24 | uint32_t{data_[pos + 1]} << 16 | uint32_t{data_[pos + 2]} << 8 | data_[pos + 3];
+      return uint32_t{data_[pos]} << 24 | uint32_t{data_[pos + 1]} << 16 | uint32_t{data_[pos + 2]} << 8 |
+             data_[pos + 3];
     return uint32_t{data_[pos]} | uint32_t{data_[pos + 1]} << 8 | uint32_t{data_[pos + 2]} << 16 |
            uint32_t{data_[pos + 3]} << 24;
   }
@@ -299,8 +301,10 @@ std::vector<uint8_t> inflate_data_set(const uint8_t* data, size_t size, const st
     if (status == Z_BUF_ERROR && consumed == size) status = Z_DATA_ERROR;  // input ended early
     if (status != Z_OK && status != Z_STREAM_END) {
       inflateEnd(&z);
-      throw Error(name + ": the deflated data set (transfer syntax 1.2.840.10008.1.2.1.99) is not a valid deflate "
-                         "stream (zlib error " + std::to_string(status) + ")");
+      throw Error(name +
+                  ": the deflated data set (transfer syntax 1.2.840.10008.1.2.1.99) is not a valid deflate "
+                  "stream (zlib error " +
+                  std::to_string(status) + ")");
     }
   }
   inflateEnd(&z);
@@ -416,8 +420,8 @@ DicomPixelModule check_pixel_module(const DicomStructure& file, const std::strin
       throw Error(name + " is a multi-frame image (NumberOfFrames (0028,0008) \"" + frames +
                   "\"); only series of single-frame images are supported");
   }
-  const uint64_t needed = static_cast<uint64_t>(m.rows) * static_cast<uint64_t>(m.columns) *
-                          static_cast<uint64_t>(m.bits_allocated / 8);
+  const uint64_t needed =
+      static_cast<uint64_t>(m.rows) * static_cast<uint64_t>(m.columns) * static_cast<uint64_t>(m.bits_allocated / 8);
   if (!file.encapsulated_pixel_data && file.pixel_data_bytes < needed)
     throw Error(name + ": PixelData (7FE0,0010) has " + std::to_string(file.pixel_data_bytes) + " bytes; a " +
                 std::to_string(m.columns) + " x " + std::to_string(m.rows) + " image of " +

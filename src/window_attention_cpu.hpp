@@ -1,0 +1,24 @@
+#pragma once
+// Window attention on CPU (float32) one (window, head) at a time, everything of one pair in cache:
+// scores = scale q k^T (343 x 343 floats, 460 KB) in a per-thread buffer, plus the relative position
+// bias and the shift mask, softmax in place, times v, written straight into the (windows, n, c)
+// layout the output projection reads. q, k and v are read in place from the qkv projection.
+// With ATen ops the same step writes and rereads every block of scores through memory (1 GB per
+// product at stage 1 of a 128^3 window) and copies q, k, v and the output between layouts; its
+// batched 343 x 16 x 343 products also run at 10-20 GFLOP/s through OpenBLAS here.
+
+#include <ATen/core/Tensor.h>
+
+namespace swinsmt::detail {
+
+/// True when fused_window_attention can run (oneDNN's sgemm is built in: SWINSMT_HAVE_DNNL).
+bool fused_window_attention_available();
+
+/// qkv: (windows, n, 3 * c) contiguous, the qkv projection ([q | k | v], each heads x head_dim).
+/// bias: (heads, n, n) contiguous. mask: (windows, n, n) contiguous or undefined.
+/// out: (windows, n, c) contiguous; out[w, i, h * hd : (h + 1) * hd] =
+///   softmax_j(scale q_i . k_j + bias[h, i, j] + mask[w, i, j]) . v
+void fused_window_attention(const at::Tensor& qkv, const at::Tensor& bias, const at::Tensor& mask, int64_t heads,
+                            double scale, at::Tensor& out);
+
+}  // namespace swinsmt::detail
