@@ -1,7 +1,7 @@
 // The structural walk that guards GDCM (src/io/dicom_structure.cpp): real files pass, every
 // encoding's malformed variants are refused with the offset and the sizes involved.
-#include "fixtures.hpp"
 #include "io/dicom_structure.hpp"
+#include "fixtures.hpp"
 #include "test_support.hpp"
 
 #include <swinsmt/error.hpp>
@@ -257,8 +257,9 @@ TEST(DicomStructure, ImplicitBigEndianAndDeflatedDataSets) {
   Bytes file = part10("1.2.840.10008.1.2.1.99");
   append(file, deflated);
   EXPECT_EQ(io::check_dicom_structure(file.data(), file.size(), "d.dcm").elements, 4u);
-  EXPECT_NE(test::error_of([&] { io::check_dicom_structure(file.data(), file.size(), "d.dcm", 8); })
-                .find("inflates to more than 8 bytes"),
+  EXPECT_NE(test::error_of([&] {
+              io::check_dicom_structure(file.data(), file.size(), "d.dcm", 8);
+            }).find("inflates to more than 8 bytes"),
             std::string::npos);
   file.resize(file.size() - 3);
   EXPECT_NE(refusal(file).find("not a valid deflate stream"), std::string::npos) << refusal(file);
@@ -272,7 +273,8 @@ TEST(DicomStructure, SeriesReaderRefusesAMalformedSliceByName) {
   Bytes b = read_file(first);
   b.resize(b.size() / 2);
   const fs::path target = dir / "half.dcm";
-  std::ofstream(target, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+  std::ofstream(target, std::ios::binary)
+      .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
   const std::string message = test::error_of([&] { io::read_dicom_series(dir.path()); });
   EXPECT_NE(message.find(target.string() + ": malformed DICOM"), std::string::npos) << message;
 }
@@ -304,7 +306,8 @@ fs::path patched_slice(const test::ScratchDir& dir, uint16_t group, uint16_t ele
   EXPECT_EQ(length, value.size()) << "patch must keep the length";
   std::copy(value.begin(), value.end(), at + 8);
   const fs::path out = dir / "slice.dcm";
-  std::ofstream(out, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+  std::ofstream(out, std::ios::binary)
+      .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
   return out;
 }
 }  // namespace
