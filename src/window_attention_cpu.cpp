@@ -85,7 +85,8 @@ void fused_window_attention(const at::Tensor& qkv, const at::Tensor& bias, const
           dnnl_sgemm('N', 'T', n, n, hd, alpha, q, 3 * c, k, 3 * c, 0.0f, scores.data(), n);  // scale q k^T
       if (status == dnnl_success) {
         biased_softmax_rows(scores.data(), bias_data + h * n * n, mask_data ? mask_data + w * n * n : nullptr, n);
-        status = dnnl_sgemm('N', 'N', n, hd, n, 1.0f, scores.data(), n, v, 3 * c, 0.0f, out_data + w * n * c + h * hd, c);
+        status =
+            dnnl_sgemm('N', 'N', n, hd, n, 1.0f, scores.data(), n, v, 3 * c, 0.0f, out_data + w * n * c + h * hd, c);
       }
       if (status != dnnl_success)
         throw Error("oneDNN sgemm failed (status " + std::to_string(static_cast<int>(status)) +
