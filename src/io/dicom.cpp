@@ -54,12 +54,19 @@ at::Tensor buffer_to_tensor(const std::vector<char>& buffer, int64_t rows, int64
 /// Reads one file; returns false when it is not a DICOM Part 10 file or holds no image (no pixel
 /// data). A Part 10 file whose structure is broken is an error: GDCM only sees checked bytes.
 bool read_slice(const fs::path& file, Slice& s) {
+  if (!has_dicom_magic(file)) return false;  // before reading a possibly large non-DICOM file
+  const std::string path = file.string();
+  // One single-frame CT slice is a few MB even uncompressed; a larger file is refused unread.
+  constexpr uintmax_t max_slice_bytes = uintmax_t{1} << 30;
+  std::error_code ec;
+  const uintmax_t file_bytes = fs::file_size(file, ec);
+  if (!ec && file_bytes > max_slice_bytes)
+    throw Error(path + " has " + std::to_string(file_bytes) + " bytes; a single-frame DICOM slice is expected to be " +
+                "under " + std::to_string(max_slice_bytes) + " bytes");
   std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(file.string() + ": cannot open the file");
+  if (!in) throw Error(path + ": cannot open the file");
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
-  if (!has_dicom_preamble(data, bytes.size())) return false;
-  const std::string path = file.string();
   const DicomStructure structure = check_dicom_structure(data, bytes.size(), path);
   if (!structure.has_pixel_data) return false;
   // Everything GDCM would otherwise parse with assertions (image pixel module, geometry strings)
