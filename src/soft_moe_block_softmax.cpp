@@ -38,25 +38,34 @@ void maxima(const float* logits, int64_t ld, int64_t c, int64_t j0, int64_t j1, 
   }
 }
 
-// Pass 2 over columns [j0, j1): both exponentials, their column sums and (partial) row sums.
+// Pass 2 over columns [j0, j1): both exponentials, their column sums and (partial) row sums. A
+// row's sum runs over thousands of terms: it is taken in float over runs of 256 (vectorised or not,
+// at most 256 sequential additions) and the runs are added in double, so its rounding does not
+// depend on how the compiler splits the loop (one sequential float sum of 4096 terms is ~1e-5 off).
 SWINSMT_ISA_CLONES
 void exponentials(float* logits, int64_t ld, float* combine, int64_t ld_combine, int64_t c, int64_t j0, int64_t j1,
-                  const float* col_max, const float* row_max, float* tile_col_sum, float* row_sum_part) {
+                  const float* col_max, const float* row_max, float* tile_col_sum, double* row_sum_part) {
+  constexpr int64_t run = 256;
   for (int64_t j = j0; j < j1; ++j) tile_col_sum[j] = 0.0f;
   for (int64_t i = 0; i < c; ++i) {
     float* row = logits + i * ld;
     float* out = combine + i * ld_combine;
     const float rm = row_max[i];
-    float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-    for (int64_t j = j0; j < j1; ++j) {
-      const float v = row[j];
-      const float p = exp_poly(v - col_max[j]);
-      out[j] = p;
-      tile_col_sum[j] += p;
-      const float e = exp_poly(v - rm);
-      row[j] = e;
-      s += e;
+    double s = 0.0;
+    for (int64_t r0 = j0; r0 < j1; r0 += run) {
+      const int64_t r1 = r0 + run < j1 ? r0 + run : j1;
+      float part = 0.0f;
+#pragma omp simd reduction(+ : part)
+      for (int64_t j = r0; j < r1; ++j) {
+        const float v = row[j];
+        const float p = exp_poly(v - col_max[j]);
+        out[j] = p;
+        tile_col_sum[j] += p;
+        const float e = exp_poly(v - rm);
+        row[j] = e;
+        part += e;
+      }
+      s += part;
     }
     row_sum_part[i] = s;
   }
@@ -72,19 +81,20 @@ void tile_softmax(float* logits, int64_t ld_logits, float* combine, int64_t ld_c
   // write the same line of a row or of the column arrays.
   const int64_t threads = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), (w + 255) / 256));
   const int64_t step = ((w + threads - 1) / threads + 15) / 16 * 16;
-  std::vector<float> col_max(static_cast<size_t>(w)), col_sum(static_cast<size_t>(w));
-  std::vector<float> row_part(static_cast<size_t>(threads * c));
+  std::vector<float> col_max(static_cast<size_t>(w)), row_max_part(static_cast<size_t>(threads * c));
+  std::vector<float> col_sum(static_cast<size_t>(w));
+  std::vector<double> row_sum_part(static_cast<size_t>(threads * c));
   auto range = [&](int64_t t) { return std::make_pair(std::min(w, t * step), std::min(w, (t + 1) * step)); };
 
   at::parallel_for(0, threads, 1, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const auto [j0, j1] = range(t);
-      maxima(logits, ld_logits, c, j0, j1, col_max.data(), row_part.data() + t * c, columns);
+      maxima(logits, ld_logits, c, j0, j1, col_max.data(), row_max_part.data() + t * c, columns);
     }
   });
   for (int64_t i = 0; i < c; ++i) {
     float m = rows.max[i];
-    for (int64_t t = 0; t < threads; ++t) m = std::max(m, row_part[t * c + i]);
+    for (int64_t t = 0; t < threads; ++t) m = std::max(m, row_max_part[t * c + i]);
     rows.rescale[i] = exp_poly(rows.max[i] - m);
     rows.max[i] = m;
   }
@@ -93,7 +103,7 @@ void tile_softmax(float* logits, int64_t ld_logits, float* combine, int64_t ld_c
     for (int64_t t = begin; t < end; ++t) {
       const auto [j0, j1] = range(t);
       exponentials(logits, ld_logits, combine, ld_combine, c, j0, j1, col_max.data(), rows.max, col_sum.data(),
-                   row_part.data() + t * c);
+                   row_sum_part.data() + t * c);
       for (int64_t j = j0; j < j1; ++j) {
         columns.sum[j] = columns.sum[j] * columns.rescale[j] + col_sum[j];
         columns.max[j] = col_max[j];
@@ -101,9 +111,9 @@ void tile_softmax(float* logits, int64_t ld_logits, float* combine, int64_t ld_c
     }
   });
   for (int64_t i = 0; i < c; ++i) {
-    float s = 0.0f;
-    for (int64_t t = 0; t < threads; ++t) s += row_part[t * c + i];
-    rows.sum[i] = rows.sum[i] * rows.rescale[i] + s;
+    double s = 0.0;
+    for (int64_t t = 0; t < threads; ++t) s += row_sum_part[t * c + i];
+    rows.sum[i] = static_cast<float>(rows.sum[i] * static_cast<double>(rows.rescale[i]) + s);
   }
 }
 
