@@ -168,6 +168,12 @@ TEST(DicomStructure, UnknownVrAndMisplacedMarkersAreRefused) {
   append(b, explicit_element(0x0010, 0x0010, "Q!", text("X")));
   EXPECT_NE(refusal(b).find("VR bytes 0x5121"), std::string::npos) << refusal(b);
 
+  // fuzz_dicom found GDCM asserting on BitsStored stored as UI (gdcm_assert_vr_mismatch.dcm).
+  b = part10(explicit_le);
+  append(b, explicit_element(0x0028, 0x0101, "UI", text("1")));
+  EXPECT_NE(refusal(b).find("(0028,0101) has VR UI; the DICOM dictionary gives it VR US"), std::string::npos)
+      << refusal(b);
+
   b = part10(explicit_le);
   append(b, marker(0xE000, 0));
   EXPECT_NE(refusal(b).find("(FFFE,E000) where a data element was expected"), std::string::npos) << refusal(b);

@@ -60,12 +60,12 @@ bool has_long_length(const char* vr) {
   return false;
 }
 
-// The public dictionary's VR decides whether an implicit-VR element is a sequence, as it does for GDCM.
-bool dictionary_says_sequence(Tag t) {
-  const gdcm::DictEntry& entry =
-      gdcm::Global::GetInstance().GetDicts().GetPublicDict().GetDictEntry(gdcm::Tag(t.group, t.element));
-  return entry.GetVR() == gdcm::VR::SQ;
+gdcm::VR dictionary_vr(Tag t) {
+  return gdcm::Global::GetInstance().GetDicts().GetPublicDict().GetDictEntry(gdcm::Tag(t.group, t.element)).GetVR();
 }
+
+// The public dictionary's VR decides whether an implicit-VR element is a sequence, as it does for GDCM.
+bool dictionary_says_sequence(Tag t) { return dictionary_vr(t) == gdcm::VR::SQ; }
 
 std::string trim_uid(const uint8_t* p, size_t n) {
   std::string s(reinterpret_cast<const char*>(p), n);
@@ -104,6 +104,16 @@ class Walker {
         if (!is_known_vr(vr))
           fail(pos, hex_tag(tag) + " has VR bytes 0x" + hex_byte(data_[pos + 4]) + hex_byte(data_[pos + 5]) +
                         "; expected one of the DICOM VRs (PS3.5 table 6.2-1)");
+        // GDCM asserts (abort) when it reads an attribute whose explicit VR contradicts the
+        // dictionary (found by fuzz_dicom: BitsStored as SS). Public elements must agree with it,
+        // in GDCM's sense: the same VR, one of a multi-VR entry (US or SS), or UN.
+        if ((tag.group & 1) == 0) {
+          const gdcm::VR expected = dictionary_vr(tag);
+          const gdcm::VR found = gdcm::VR::GetVRType(vr);
+          if (expected != gdcm::VR::INVALID && found != gdcm::VR::UN && !expected.Compatible(found))
+            fail(pos, hex_tag(tag) + " has VR " + vr + "; the DICOM dictionary gives it VR " +
+                          gdcm::VR::GetVRString(expected));
+        }
         if (has_long_length(vr)) {
           need(pos, 12, end, "the header of " + hex_tag(tag) + " " + vr);
           length = read32(pos + 8, enc);
