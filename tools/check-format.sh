@@ -8,7 +8,9 @@ if [ -z "$CLANG_FORMAT" ]; then
   echo "check-format: clang-format not found (apt-get install clang-format)" >&2
   exit 1
 fi
-mapfile -t files < <(git ls-files '*.cpp' '*.hpp' | grep -v '^tests/data/')
+# Tracked files and new ones not yet added (but not ignored): a file about to be committed is
+# checked before it lands, not by the next CI run.
+mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp' | grep -v '^tests/data/' | sort -u)
 if [ "${1:-}" = "--fix" ]; then
   "$CLANG_FORMAT" -i "${files[@]}"
   exit 0
