@@ -90,14 +90,9 @@ bool read_slice(const fs::path& file, Slice& s) {
   reader.SetStream(checked);
   if (!reader.Read()) throw Error(path + ": GDCM cannot read this DICOM image");
 
+  // One frame and one sample per pixel were checked by check_pixel_module.
   const gdcm::Image& image = reader.GetImage();
-  if (image.GetNumberOfDimensions() == 3 && image.GetDimension(2) > 1)
-    throw Error(path + " is a multi-frame image (" + std::to_string(image.GetDimension(2)) +
-                " frames); only series of single-frame images are supported");
   const gdcm::PixelFormat& format = image.GetPixelFormat();
-  if (format.GetSamplesPerPixel() != 1)
-    throw Error(path + " has " + std::to_string(format.GetSamplesPerPixel()) +
-                " samples per pixel; expected 1 (greyscale CT)");
   s.columns = image.GetDimension(0);
   s.rows = image.GetDimension(1);
   if (s.columns != module.columns || s.rows != module.rows)

@@ -105,7 +105,7 @@ class Walker {
           fail(pos, hex_tag(tag) + " has VR bytes 0x" + hex_byte(data_[pos + 4]) + hex_byte(data_[pos + 5]) +
                         "; expected one of the DICOM VRs (PS3.5 table 6.2-1)");
         // GDCM asserts (abort) when it reads an attribute whose explicit VR contradicts the
-        // dictionary (found by fuzz_dicom: BitsStored as SS). Public elements must agree with it,
+        // dictionary (found by fuzz_dicom: BitsStored as UI). Public elements must agree with it,
         // in GDCM's sense: the same VR, one of a multi-VR entry (US or SS), or UN.
         if ((tag.group & 1) == 0) {
           const gdcm::VR expected = dictionary_vr(tag);
@@ -123,7 +123,7 @@ class Walker {
         }
       }
       const size_t value = pos + header;
-      if (depth == 0) record(tag, value, length, enc);
+      if (depth == 0) record(tag, value, length);
       const bool implicit = enc == Encoding::implicit_little;
       const bool is_sq = implicit ? false : std::strcmp(vr, "SQ") == 0;
       const bool is_un = !implicit && std::strcmp(vr, "UN") == 0;
@@ -187,7 +187,7 @@ class Walker {
 
  private:
   // Keeps what the series reader needs from the top-level data set.
-  void record(Tag tag, size_t value, uint32_t length, Encoding enc) {
+  void record(Tag tag, size_t value, uint32_t length) {
     if (tag == pixel_data) {
       out_.has_pixel_data = true;
       out_.encapsulated_pixel_data = length == undefined_length;
@@ -196,7 +196,6 @@ class Walker {
     }
     if ((tag.group != 0x0020 && tag.group != 0x0028) || length == undefined_length || length > end_of_data(value))
       return;
-    out_.big_endian = enc == Encoding::explicit_big;
     if (length <= 1024)
       out_.values[uint32_t{tag.group} << 16 | tag.element] =
           std::string(reinterpret_cast<const char*>(data_ + value), length);
@@ -463,6 +462,7 @@ DicomStructure check_dicom_structure(const uint8_t* data, size_t size, const std
   const Encoding encoding = syntax == "1.2.840.10008.1.2"     ? Encoding::implicit_little
                             : syntax == "1.2.840.10008.1.2.2" ? Encoding::explicit_big
                                                               : Encoding::explicit_little;
+  out.big_endian = encoding == Encoding::explicit_big;
   Walker(data, size, name, "file", out).data_set(data_set_start, size, encoding, 0, false);
   return out;
 }
