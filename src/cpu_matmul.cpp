@@ -30,11 +30,27 @@ char layout(const at::Tensor& t, int64_t& leading) {
 
 }  // namespace
 
-const char* matmul_backend() {
+bool has_onednn_sgemm() {
 #ifdef SWINSMT_HAVE_DNNL
-  return "oneDNN";
+  return true;
 #else
-  return "ATen (BLAS)";
+  return false;
+#endif
+}
+
+const char* matmul_backend() { return has_onednn_sgemm() ? "oneDNN" : "ATen (BLAS)"; }
+
+void onednn_sgemm(char ta, char tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                  const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+#ifdef SWINSMT_HAVE_DNNL
+  const dnnl_status_t status = dnnl_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  if (status != dnnl_success)
+    throw Error("oneDNN sgemm failed (status " + std::to_string(static_cast<int>(status)) + ") on a " +
+                std::to_string(m) + " x " + std::to_string(k) + " x " + std::to_string(n) + " product");
+#else
+  (void)ta, (void)tb, (void)m, (void)n, (void)k, (void)alpha, (void)a, (void)lda, (void)b, (void)ldb, (void)beta,
+      (void)c, (void)ldc;
+  throw Error("oneDNN sgemm requested, but swinsmt was built without oneDNN (libdnnl-dev)");
 #endif
 }
 
@@ -51,11 +67,8 @@ void matmul_into(at::Tensor& out, const at::Tensor& a, const at::Tensor& b, floa
     if (!layout(bc, ldb)) bc = b.contiguous();
     const char ta = layout(ac, lda), tb = layout(bc, ldb);
     const int64_t m = out.size(0), n = out.size(1), k = a.size(1);
-    const dnnl_status_t status = dnnl_sgemm(ta, tb, m, n, k, 1.0f, ac.data_ptr<float>(), lda, bc.data_ptr<float>(), ldb,
-                                            beta, out.data_ptr<float>(), std::max<int64_t>(1, out.stride(0)));
-    if (status != dnnl_success)
-      throw Error("oneDNN sgemm failed (status " + std::to_string(static_cast<int>(status)) + ") on a " +
-                  std::to_string(m) + " x " + std::to_string(k) + " x " + std::to_string(n) + " product");
+    onednn_sgemm(ta, tb, m, n, k, 1.0f, ac.data_ptr<float>(), lda, bc.data_ptr<float>(), ldb, beta,
+                 out.data_ptr<float>(), std::max<int64_t>(1, out.stride(0)));
     return;
   }
 #endif

@@ -1,9 +1,9 @@
 #pragma once
-// The matrix products of the fused Soft MoE kernel. Their shapes are extreme (one side 96..384
-// wide, the other 32768+ long) and Debian's OpenBLAS 0.3.21 runs the (c x n) . (n x d) product at
-// half the rate it reaches on the others (about 100 vs 160 GFLOP/s on the 2-core AVX-512 machine),
-// while oneDNN's sgemm holds ~200 GFLOP/s on all three. Debian's LibTorch already links libdnnl,
-// so with libdnnl-dev present (SWINSMT_HAVE_DNNL) the products go there; otherwise through ATen.
+// The matrix products of the fused CPU kernels (Soft MoE, window attention). The Soft MoE shapes are extreme (one
+// side 96..384 wide, the other 32768+ long) and Debian's OpenBLAS 0.3.21 runs the (c x n) . (n x d) product at half the
+// rate it reaches on the others (about 100 vs 160 GFLOP/s on the 2-core AVX-512 machine), while oneDNN's sgemm holds
+// ~200 GFLOP/s on all three. Debian's LibTorch already links libdnnl, so with libdnnl-dev present (SWINSMT_HAVE_DNNL)
+// the products go there; otherwise through ATen.
 
 #include <ATen/core/Tensor.h>
 
@@ -16,5 +16,14 @@ void matmul_into(at::Tensor& out, const at::Tensor& a, const at::Tensor& b, floa
 
 /// "oneDNN" or "ATen (BLAS)": which one matmul_into uses (for doctor and the benchmarks).
 const char* matmul_backend();
+
+/// True when oneDNN's sgemm is built in (SWINSMT_HAVE_DNNL).
+bool has_onednn_sgemm();
+
+/// Row-major c = alpha op(a) op(b) + beta c through oneDNN's sgemm (ta/tb: 'N' or 'T'); called
+/// inside a parallel region it runs on the calling thread. Throws swinsmt::Error when it fails or
+/// when oneDNN is not built in (check has_onednn_sgemm first).
+void onednn_sgemm(char ta, char tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                  const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
 }  // namespace swinsmt::detail

@@ -1,17 +1,11 @@
 #include "window_attention_cpu.hpp"
 
+#include "cpu_matmul.hpp"
 #include "vector_exp.hpp"
-
-#include <swinsmt/error.hpp>
 
 #include <ATen/Parallel.h>
 
-#include <string>
 #include <vector>
-
-#ifdef SWINSMT_HAVE_DNNL
-#include <dnnl.h>
-#endif
 
 namespace swinsmt::detail {
 namespace {
@@ -54,17 +48,8 @@ void biased_softmax_rows(float* scores, const float* bias, const float* mask, in
 
 }  // namespace
 
-bool fused_window_attention_available() {
-#ifdef SWINSMT_HAVE_DNNL
-  return true;
-#else
-  return false;
-#endif
-}
-
 void fused_window_attention(const at::Tensor& qkv, const at::Tensor& bias, const at::Tensor& mask, int64_t heads,
                             double scale, at::Tensor& out) {
-#ifdef SWINSMT_HAVE_DNNL
   const int64_t windows = qkv.size(0), n = qkv.size(1), c = qkv.size(2) / 3, hd = c / heads;
   TORCH_INTERNAL_ASSERT(qkv.is_contiguous() && bias.is_contiguous() && out.is_contiguous() &&
                         (!mask.defined() || mask.is_contiguous()));
@@ -81,22 +66,11 @@ void fused_window_attention(const at::Tensor& qkv, const at::Tensor& bias, const
       const float* q = qkv_data + w * n * 3 * c + h * hd;  // rows of length hd, stride 3c
       const float* k = q + c;
       const float* v = q + 2 * c;
-      dnnl_status_t status =
-          dnnl_sgemm('N', 'T', n, n, hd, alpha, q, 3 * c, k, 3 * c, 0.0f, scores.data(), n);  // scale q k^T
-      if (status == dnnl_success) {
-        biased_softmax_rows(scores.data(), bias_data + h * n * n, mask_data ? mask_data + w * n * n : nullptr, n);
-        status =
-            dnnl_sgemm('N', 'N', n, hd, n, 1.0f, scores.data(), n, v, 3 * c, 0.0f, out_data + w * n * c + h * hd, c);
-      }
-      if (status != dnnl_success)
-        throw Error("oneDNN sgemm failed (status " + std::to_string(static_cast<int>(status)) +
-                    ") in window attention");
+      onednn_sgemm('N', 'T', n, n, hd, alpha, q, 3 * c, k, 3 * c, 0.0f, scores.data(), n);  // scale q k^T
+      biased_softmax_rows(scores.data(), bias_data + h * n * n, mask_data ? mask_data + w * n * n : nullptr, n);
+      onednn_sgemm('N', 'N', n, hd, n, 1.0f, scores.data(), n, v, 3 * c, 0.0f, out_data + w * n * c + h * hd, c);
     }
   });
-#else
-  (void)qkv, (void)bias, (void)mask, (void)heads, (void)scale, (void)out;
-  throw Error("fused_window_attention: built without oneDNN (libdnnl-dev)");
-#endif
 }
 
 }  // namespace swinsmt::detail

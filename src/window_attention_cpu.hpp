@@ -11,12 +11,9 @@
 
 namespace swinsmt::detail {
 
-/// True when fused_window_attention can run (oneDNN's sgemm is built in: SWINSMT_HAVE_DNNL).
-bool fused_window_attention_available();
-
 /// qkv: (windows, n, 3 * c) contiguous, the qkv projection ([q | k | v], each heads x head_dim).
 /// bias: (heads, n, n) contiguous. mask: (windows, n, n) contiguous or undefined.
-/// out: (windows, n, c) contiguous; out[w, i, h * hd : (h + 1) * hd] =
+/// Needs oneDNN (detail::has_onednn_sgemm()). out: (windows, n, c) contiguous; out[w, i, h * hd : (h + 1) * hd] =
 ///   softmax_j(scale q_i . k_j + bias[h, i, j] + mask[w, i, j]) . v
 void fused_window_attention(const at::Tensor& qkv, const at::Tensor& bias, const at::Tensor& mask, int64_t heads,
                             double scale, at::Tensor& out);
