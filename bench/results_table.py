@@ -5,13 +5,14 @@ import sys
 
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.startswith("{")]
 models = [r for r in rows if r["bench"] == "model"]
-print("| window | Soft MoE kernel | time (s) | peak RSS (MB) | speed-up | max abs diff vs reference |")
-print("| --- | --- | --- | --- | --- | --- |")
+print("| window | Soft MoE kernel | first window (s) | next window (s) | peak RSS (MB) | speed-up | max abs diff vs reference |")
+print("| --- | --- | --- | --- | --- | --- | --- |")
 for r in models:
     ref = next((m for m in models if m["size"] == r["size"] and m["kernel"] == "reference"), None)
     speed = f"{ref['seconds'] / r['seconds']:.2f}x" if ref else ""
+    first = f"{r['first_seconds']:.1f}" if "first_seconds" in r else ""
     diff = f"{r['max_abs_diff_vs_reference']:.2g}" if r["max_abs_diff_vs_reference"] >= 0 else ""
-    print(f"| {r['size']}^3 | {r['kernel']} | {r['seconds']:.1f} | {r['peak_rss_mb']:.0f} | {speed} | {diff} |")
+    print(f"| {r['size']}^3 | {r['kernel']} | {first} | {r['seconds']:.1f} | {r['peak_rss_mb']:.0f} | {speed} | {diff} |")
 print()
 print("| tokens N | dim | Soft MoE kernel | time (s) | peak RSS (MB) |")
 print("| --- | --- | --- | --- | --- |")

@@ -12,11 +12,15 @@ THREADS="${THREADS:-$(nproc)}"
 # Both kernels run under the same OpenMP wait policy: PASSIVE, as the swinsmt CLI sets it (see
 # src/cli/main.cpp); with the default spinning policy both are 5-25 % slower on 2 cores.
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
+export OPENBLAS_THREAD_TIMEOUT="${OPENBLAS_THREAD_TIMEOUT:-4}"
+# Two windows per process, as in a sliding-window inference: "first_seconds" is the first (fresh
+# memory), "seconds" the second (buffers reused by the CPU buffer pool, as the CLI runs them).
+REPEAT="${REPEAT:-2}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for size in $SIZES; do
-  "$BENCH" model --size "$size" --kernel reference --threads "$THREADS" --save "$tmp/ref$size.bin"
-  "$BENCH" model --size "$size" --kernel chunked --threads "$THREADS" --compare "$tmp/ref$size.bin"
+  "$BENCH" model --size "$size" --kernel reference --threads "$THREADS" --repeat "$REPEAT" --save "$tmp/ref$size.bin"
+  "$BENCH" model --size "$size" --kernel chunked --threads "$THREADS" --repeat "$REPEAT" --compare "$tmp/ref$size.bin"
   rm -f "$tmp/ref$size.bin"
 done
 # Soft MoE layer alone: stage 3 and stage 2 of a 128^3 window, and a 98304-token stage. The

@@ -1,5 +1,6 @@
 #include "cpu_matmul.hpp"
 
+#include <swinsmt/cpu_buffer_pool.hpp>
 #include <swinsmt/runtime_info.hpp>
 #include <swinsmt/version.hpp>
 
@@ -50,7 +51,10 @@ RuntimeInfo runtime_info() {
   info.cuda_devices = at::hasCUDA() ? static_cast<int>(at::detail::getCUDAHooks().getNumGPUs()) : 0;
   const char* policy = std::getenv("OMP_WAIT_POLICY");
   info.omp_wait_policy = policy ? policy : "";
+  const char* timeout = std::getenv("OPENBLAS_THREAD_TIMEOUT");
+  info.openblas_thread_timeout = timeout ? timeout : "";
   info.moe_matmul = detail::matmul_backend();
+  info.cpu_buffer_pool = cpu_buffer_pool_in_use();
   if (info.reference_blas)
     info.warnings.push_back("the reference BLAS is in use (" + info.blas_library +
                             "): matrix products run ~5x slower; install libopenblas0-pthread");
@@ -77,7 +81,10 @@ std::string describe(const RuntimeInfo& info) {
       << (info.reference_blas ? " (reference BLAS: slow)" : "") << "\n"
       << "threads " << info.threads << " (hardware " << info.hardware_threads << ")\n"
       << "OMP_WAIT_POLICY " << (info.omp_wait_policy.empty() ? "(unset)" : info.omp_wait_policy) << "\n"
+      << "OPENBLAS_THREAD_TIMEOUT " << (info.openblas_thread_timeout.empty() ? "(unset)" : info.openblas_thread_timeout)
+      << "\n"
       << "Soft MoE products (CPU) " << info.moe_matmul << "\n"
+      << "CPU allocator " << (info.cpu_buffer_pool ? "swinsmt buffer pool" : "LibTorch default") << "\n"
       << "CUDA devices " << info.cuda_devices << "\n";
   for (const auto& w : info.warnings) out << "warning: " << w << "\n";
   return out.str();

@@ -99,17 +99,26 @@ TEST(CliDoctor, ReportsLibTorchBlasAndThreads) {
   EXPECT_NE(r.output.find("BLAS /"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("threads 1"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("Soft MoE products (CPU) "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("CPU allocator swinsmt buffer pool"), std::string::npos) << r.output;
+  const auto without_pool = test::run_command("SWINSMT_CPU_BUFFER_POOL=0 " + std::string(SWINSMT_CLI_PATH) + " doctor");
+  EXPECT_NE(without_pool.output.find("CPU allocator LibTorch default"), std::string::npos) << without_pool.output;
   const auto v = test::run_swinsmt("--version");
   EXPECT_EQ(v.code, 0);
   EXPECT_NE(v.output.find("swinsmt 0."), std::string::npos) << v.output;
 }
 
-TEST(CliDoctor, RunsWithPassiveOpenMpUnlessTheUserChoseAPolicy) {
-  // The CLI re-executes itself with OMP_WAIT_POLICY=PASSIVE (src/cli/main.cpp says why).
+TEST(CliDoctor, RunsWithSleepingThreadPoolsUnlessTheUserChose) {
+  // The CLI re-executes itself with OMP_WAIT_POLICY=PASSIVE and OPENBLAS_THREAD_TIMEOUT=4
+  // (src/cli/main.cpp says why), each only where the user did not set it.
   const std::string cli = SWINSMT_CLI_PATH;
-  const auto unset = test::run_command("env -u OMP_WAIT_POLICY " + cli + " doctor");
+  const auto unset = test::run_command("env -u OMP_WAIT_POLICY -u OPENBLAS_THREAD_TIMEOUT " + cli + " doctor");
   EXPECT_EQ(unset.code, 0) << unset.output;
   EXPECT_NE(unset.output.find("OMP_WAIT_POLICY PASSIVE"), std::string::npos) << unset.output;
-  const auto chosen = test::run_command("env OMP_WAIT_POLICY=ACTIVE " + cli + " doctor");
+  EXPECT_NE(unset.output.find("OPENBLAS_THREAD_TIMEOUT 4"), std::string::npos) << unset.output;
+  const auto chosen = test::run_command("env -u OPENBLAS_THREAD_TIMEOUT OMP_WAIT_POLICY=ACTIVE " + cli + " doctor");
   EXPECT_NE(chosen.output.find("OMP_WAIT_POLICY ACTIVE"), std::string::npos) << chosen.output;
+  EXPECT_NE(chosen.output.find("OPENBLAS_THREAD_TIMEOUT 4"), std::string::npos) << chosen.output;
+  const auto timeout = test::run_command("env -u OMP_WAIT_POLICY OPENBLAS_THREAD_TIMEOUT=20 " + cli + " doctor");
+  EXPECT_NE(timeout.output.find("OPENBLAS_THREAD_TIMEOUT 20"), std::string::npos) << timeout.output;
+  EXPECT_NE(timeout.output.find("OMP_WAIT_POLICY PASSIVE"), std::string::npos) << timeout.output;
 }

@@ -16,8 +16,10 @@ struct RuntimeInfo {
   int threads = 0;                ///< intra-op threads (at::get_num_threads)
   unsigned hardware_threads = 0;  ///< std::thread::hardware_concurrency
   int cuda_devices = 0;
-  std::string omp_wait_policy;  ///< OMP_WAIT_POLICY as the process started, "" when unset
-  std::string moe_matmul;       ///< what runs the Soft MoE products on CPU: "oneDNN" or "ATen (BLAS)"
+  std::string omp_wait_policy;          ///< OMP_WAIT_POLICY as the process started, "" when unset
+  std::string openblas_thread_timeout;  ///< OPENBLAS_THREAD_TIMEOUT as the process started, "" when unset
+  std::string moe_matmul;               ///< what runs the Soft MoE products on CPU: "oneDNN" or "ATen (BLAS)"
+  bool cpu_buffer_pool = false;         ///< swinsmt/cpu_buffer_pool.hpp installed as LibTorch's CPU allocator
   std::vector<std::string> warnings;
 };
 

@@ -3,6 +3,7 @@
 
 #include <swinsmt/checkpoint.hpp>
 #include <swinsmt/config_inference.hpp>
+#include <swinsmt/cpu_buffer_pool.hpp>
 #include <swinsmt/error.hpp>
 #include <swinsmt/io/dicom.hpp>
 #include <swinsmt/io/nifti.hpp>

@@ -2,6 +2,7 @@
 
 #include "commands.hpp"
 
+#include <swinsmt/cpu_buffer_pool.hpp>
 #include <swinsmt/error.hpp>
 #include <swinsmt/options.hpp>
 #include <swinsmt/version.hpp>
@@ -15,7 +16,9 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <string>
 #include <thread>
+#include <utility>
 
 namespace swinsmt::cli {
 
@@ -79,16 +82,25 @@ int run(int argc, char** argv) {
 
 // LibTorch's OpenMP threads spin-wait after every parallel region by default, while OpenBLAS runs
 // the matrix products on threads of its own: on few cores the two pools take turns stealing the
-// cores (one 128^3 window: 25-30 % slower). libgomp reads OMP_WAIT_POLICY only when it is loaded,
-// so the CLI re-executes itself once with PASSIVE unless the user chose a policy.
-void prefer_passive_openmp(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
-  if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0) return;
-  execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
+// cores (one 128^3 window: 25-30 % slower). OpenBLAS's idle threads in turn call sched_yield in a
+// loop for ~0.1 s after each product before they sleep (the README example: 20 of 44 CPU seconds
+// in the kernel; 3.6 with the shortest timeout). Both libraries read these variables only when they
+// are loaded, so the CLI re-executes itself once with them unless the user set them.
+void prefer_sleeping_thread_pools(char** argv) {
+  bool changed = false;
+  for (const auto& [name, value] :
+       {std::pair{"OMP_WAIT_POLICY", "PASSIVE"}, std::pair{"OPENBLAS_THREAD_TIMEOUT", "4"}}) {
+    if (std::getenv(name) == nullptr && setenv(name, value, 1) == 0) changed = true;
+  }
+  if (changed) execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
 }
 
 int main(int argc, char** argv) {
-  prefer_passive_openmp(argv);
+  prefer_sleeping_thread_pools(argv);
+  // Keep freed activations for the next layer and window instead of faulting fresh pages in for
+  // each (swinsmt/cpu_buffer_pool.hpp); SWINSMT_CPU_BUFFER_POOL=0 keeps LibTorch's allocator.
+  const char* pool = std::getenv("SWINSMT_CPU_BUFFER_POOL");
+  if (pool == nullptr || std::string(pool) != "0") swinsmt::use_cpu_buffer_pool();
   // Building the CLI11 app can throw too (bad_alloc): no exception leaves main.
   try {
     return run(argc, argv);
