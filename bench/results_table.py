@@ -4,15 +4,17 @@ import json
 import sys
 
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.startswith("{")]
-models = [r for r in rows if r["bench"] == "model"]
-print("| window | Soft MoE kernel | first window (s) | next window (s) | peak RSS (MB) | speed-up | max abs diff vs reference |")
-print("| --- | --- | --- | --- | --- | --- | --- |")
+models = [r for r in rows if r["bench"] in ("model", "official_python")]
+print("| window | implementation / Soft MoE kernel | first window (s) | next window (s) | peak RSS (MB) | speed-up vs reference | vs official Python | max abs diff vs reference |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- |")
 for r in models:
     ref = next((m for m in models if m["size"] == r["size"] and m["kernel"] == "reference"), None)
     speed = f"{ref['seconds'] / r['seconds']:.2f}x" if ref else ""
+    python = next((m for m in models if m["size"] == r["size"] and m["bench"] == "official_python"), None)
+    vs_python = f"{python['seconds'] / r['seconds']:.2f}x" if python else ""
     first = f"{r['first_seconds']:.1f}" if "first_seconds" in r else ""
-    diff = f"{r['max_abs_diff_vs_reference']:.2g}" if r["max_abs_diff_vs_reference"] >= 0 else ""
-    print(f"| {r['size']}^3 | {r['kernel']} | {first} | {r['seconds']:.1f} | {r['peak_rss_mb']:.0f} | {speed} | {diff} |")
+    diff = f"{r['max_abs_diff_vs_reference']:.2g}" if r.get("max_abs_diff_vs_reference", -1) >= 0 else ""
+    print(f"| {r['size']}^3 | {r['kernel']} | {first} | {r['seconds']:.1f} | {r['peak_rss_mb']:.0f} | {speed} | {vs_python} | {diff} |")
 print()
 print("| tokens N | dim | Soft MoE kernel | time (s) | peak RSS (MB) |")
 print("| --- | --- | --- | --- | --- |")

@@ -19,6 +19,12 @@ REPEAT="${REPEAT:-2}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for size in $SIZES; do
+  # The official Python implementation on the same machine, when its sources are given
+  # (OFFICIAL_PYTHONPATH: see bench/official_python_bench.py).
+  if [[ -n "${OFFICIAL_PYTHONPATH:-}" ]]; then
+    PYTHONPATH="$(dirname "$0")/../tools:$OFFICIAL_PYTHONPATH" /usr/bin/python3 "$(dirname "$0")/official_python_bench.py" \
+      --size "$size" --threads "$THREADS" --repeat "$REPEAT"
+  fi
   "$BENCH" model --size "$size" --kernel reference --threads "$THREADS" --repeat "$REPEAT" --save "$tmp/ref$size.bin"
   "$BENCH" model --size "$size" --kernel chunked --threads "$THREADS" --repeat "$REPEAT" --compare "$tmp/ref$size.bin"
   rm -f "$tmp/ref$size.bin"
