@@ -6,6 +6,17 @@
 #include <c10/util/Exception.h>
 #include <sys/mman.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define SWINSMT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SWINSMT_ASAN 1
+#endif
+#endif
+#if defined(SWINSMT_ASAN)
+#include <sanitizer/asan_interface.h>
+#endif
+
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -18,6 +29,30 @@
 
 namespace swinsmt {
 namespace {
+
+// Under AddressSanitizer the pool marks what nobody owns (cached buffers, the slack past a request)
+// as poisoned, so a use after free or an overflow into the slack is still reported; every range is
+// unpoisoned again before it is unmapped, since a later mapping may reuse its addresses.
+void poison(void* data, std::size_t bytes) {
+#if defined(SWINSMT_ASAN)
+  ASAN_POISON_MEMORY_REGION(data, bytes);
+#else
+  (void)data, (void)bytes;
+#endif
+}
+
+void unpoison(void* data, std::size_t bytes) {
+#if defined(SWINSMT_ASAN)
+  ASAN_UNPOISON_MEMORY_REGION(data, bytes);
+#else
+  (void)data, (void)bytes;
+#endif
+}
+
+void unmap(void* data, std::size_t bytes) {
+  unpoison(data, bytes);
+  munmap(data, bytes);
+}
 
 // Pooled buffers are whole, aligned 2 MiB huge pages (MADV_HUGEPAGE): a fresh buffer then costs
 // one fault per 2 MiB instead of one per 4 KiB.
@@ -51,7 +86,7 @@ class BufferPool {
     const std::size_t bytes = round_to_huge_pages(n);
     std::lock_guard<std::mutex> lock(mutex_);
     if (auto buffer = take_fitting(bytes)) {
-      hand_out(*buffer);
+      hand_out(*buffer, n);
       ++stats_.reused;
       return buffer->data;
     }
@@ -59,7 +94,7 @@ class BufferPool {
     // pages (already faulted in and zeroed once) serve again; only a grown tail is new.
     if (auto buffer = take_resizable(bytes)) {
       if (void* data = resize(*buffer, bytes)) {
-        hand_out(Buffer{data, bytes});
+        hand_out(Buffer{data, bytes}, n);
         ++stats_.resized;
         return data;
       }
@@ -75,7 +110,7 @@ class BufferPool {
     const int error = errno;
     TORCH_CHECK(data != nullptr, "swinsmt CPU buffer pool: not enough memory: tried to allocate ", n, " bytes (",
                 stats_.live_bytes, " bytes in use): ", std::strerror(error));
-    hand_out(Buffer{data, bytes});
+    hand_out(Buffer{data, bytes}, n);
     ++stats_.mapped;
     stats_.mapped_bytes += bytes;
     return data;
@@ -89,6 +124,7 @@ class BufferPool {
     const Buffer buffer{data, it->second};
     live_.erase(it);
     if (poison_) std::memset(data, 0xff, buffer.bytes);  // all-ones bytes read as float NaN
+    poison(data, buffer.bytes);
     stats_.live_bytes -= buffer.bytes;
     cached_.push_back(buffer);
     stats_.cached_bytes += buffer.bytes;
@@ -157,20 +193,23 @@ class BufferPool {
   void* resize(const Buffer& buffer, std::size_t bytes) {
     auto* begin = static_cast<char*>(buffer.data);
     if (bytes <= buffer.bytes) {
-      if (bytes < buffer.bytes) munmap(begin + bytes, buffer.bytes - bytes);
+      if (bytes < buffer.bytes) unmap(begin + bytes, buffer.bytes - bytes);
       return buffer.data;
     }
     void* target = map_aligned(bytes);
+    unpoison(buffer.data, buffer.bytes);  // its addresses are unmapped by the move
     void* moved = target == nullptr ? MAP_FAILED
                                     : mremap(buffer.data, buffer.bytes, bytes, MREMAP_MAYMOVE | MREMAP_FIXED, target);
     if (moved != MAP_FAILED) return moved;
-    if (target != nullptr) munmap(target, bytes);
-    munmap(buffer.data, buffer.bytes);
+    if (target != nullptr) unmap(target, bytes);
+    unmap(buffer.data, buffer.bytes);
     ++stats_.unmapped;
     return nullptr;
   }
 
-  void hand_out(const Buffer& buffer) {
+  void hand_out(const Buffer& buffer, std::size_t requested) {
+    unpoison(buffer.data, requested);
+    if (requested < buffer.bytes) poison(static_cast<char*>(buffer.data) + requested, buffer.bytes - requested);
     live_.emplace(buffer.data, buffer.bytes);
     stats_.live_bytes += buffer.bytes;
     stats_.high_water_bytes = std::max(stats_.high_water_bytes, stats_.live_bytes);
@@ -180,7 +219,7 @@ class BufferPool {
     const Buffer buffer = cached_.front();
     cached_.erase(cached_.begin());
     stats_.cached_bytes -= buffer.bytes;
-    munmap(buffer.data, buffer.bytes);
+    unmap(buffer.data, buffer.bytes);
     ++stats_.unmapped;
   }
 
