@@ -123,7 +123,10 @@ class BufferPool {
     if (it == live_.end()) return false;
     const Buffer buffer{data, it->second};
     live_.erase(it);
-    if (poison_) std::memset(data, 0xff, buffer.bytes);  // all-ones bytes read as float NaN
+    if (poison_) {
+      unpoison(data, buffer.bytes);           // the slack past the request is poisoned for ASan
+      std::memset(data, 0xff, buffer.bytes);  // all-ones bytes read as float NaN
+    }
     poison(data, buffer.bytes);
     stats_.live_bytes -= buffer.bytes;
     cached_.push_back(buffer);
