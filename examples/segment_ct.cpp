@@ -12,6 +12,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    // Reuse freed activations across layers and windows instead of faulting in fresh memory each time
+    // (process-wide; the swinsmt CLI does the same).
+    swinsmt::use_cpu_buffer_pool();
     const std::string input = argv[1];
     const swinsmt::io::Volume ct =
         swinsmt::io::is_dicom_folder(input) ? swinsmt::io::read_dicom_series(input) : swinsmt::io::read_nifti(input);
