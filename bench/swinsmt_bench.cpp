@@ -3,8 +3,10 @@
 // measures one configuration so that the peak RSS belongs to it alone; bench/run_benchmarks.sh runs
 // the grid side by side and writes the table.
 //
-//   swinsmt_bench model --size 128 --kernel chunked [--save out.bin | --compare ref.bin]
-//   swinsmt_bench moe --tokens 32768 --dim 96 --experts 4 --kernel reference
+//   swinsmt_bench model --size 128 --kernel chunked [--repeat 2] [--save out.bin | --compare ref.bin]
+//                       [--profile trace.json]
+//   swinsmt_bench moe --tokens 32768 --dim 96 --experts 4 --kernel reference [--chunk 1024 --tile 0]
+//   common: --threads N, --allocator pool|default (the CLI's CPU buffer pool, or LibTorch's own)
 #include <swinsmt/swinsmt.hpp>
 
 #include <ATen/ATen.h>
