@@ -33,21 +33,20 @@ namespace {
 // Under AddressSanitizer the pool marks what nobody owns (cached buffers, the slack past a request)
 // as poisoned, so a use after free or an overflow into the slack is still reported; every range is
 // unpoisoned again before it is unmapped, since a later mapping may reuse its addresses.
-void poison(void* data, std::size_t bytes) {
+void mark_for_asan(void* data, std::size_t bytes, bool poisoned) {
 #if defined(SWINSMT_ASAN)
-  ASAN_POISON_MEMORY_REGION(data, bytes);
+  if (poisoned) {
+    ASAN_POISON_MEMORY_REGION(data, bytes);
+  } else {
+    ASAN_UNPOISON_MEMORY_REGION(data, bytes);
+  }
 #else
-  (void)data, (void)bytes;
+  (void)data, (void)bytes, (void)poisoned;
 #endif
 }
 
-void unpoison(void* data, std::size_t bytes) {
-#if defined(SWINSMT_ASAN)
-  ASAN_UNPOISON_MEMORY_REGION(data, bytes);
-#else
-  (void)data, (void)bytes;
-#endif
-}
+void poison(void* data, std::size_t bytes) { mark_for_asan(data, bytes, true); }
+void unpoison(void* data, std::size_t bytes) { mark_for_asan(data, bytes, false); }
 
 void unmap(void* data, std::size_t bytes) {
   unpoison(data, bytes);
