@@ -21,6 +21,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -86,13 +87,12 @@ int run_model(int argc, char** argv) {
   for (int i = 0; i < repeat; ++i) {
     logits = at::Tensor();
     const long faults_before = minor_page_faults();
-    if (!profile.empty() && i + 1 == repeat) {
-      // Chrome trace of every ATen op (bench/profile_summary.py aggregates it).
-      torch::autograd::profiler::RecordProfile recorder(profile);
-      times.push_back(seconds([&] { logits = model->forward(input); }));
-    } else {
-      times.push_back(seconds([&] { logits = model->forward(input); }));
-    }
+    // Chrome trace of every ATen op of the last window (bench/profile_summary.py aggregates it);
+    // written when the recorder goes out of scope at the end of the iteration.
+    std::unique_ptr<torch::autograd::profiler::RecordProfile> recorder;
+    if (!profile.empty() && i + 1 == repeat)
+      recorder = std::make_unique<torch::autograd::profiler::RecordProfile>(profile);
+    times.push_back(seconds([&] { logits = model->forward(input); }));
     faults = minor_page_faults() - faults_before;
   }
   const double t = times.back();

@@ -57,7 +57,9 @@ void unmap(void* data, std::size_t bytes) {
 // one fault per 2 MiB instead of one per 4 KiB.
 constexpr std::size_t kHugePageBytes = std::size_t{2} << 20;
 
-std::size_t round_to_huge_pages(std::size_t n) { return (n + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes; }
+std::uintptr_t round_to_huge_pages(std::uintptr_t n) {
+  return (n + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
+}
 
 // A cached buffer is reused as it is for a request up to 1/8 smaller: the activations of one stage
 // differ by a few rows of padding, and the slack is charged to the high-water mark like live memory.
@@ -71,7 +73,7 @@ void* map_aligned(std::size_t bytes) {
   void* raw = mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (raw == MAP_FAILED) return nullptr;
   const auto begin = reinterpret_cast<std::uintptr_t>(raw);
-  const auto aligned = (begin + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
+  const auto aligned = round_to_huge_pages(begin);
   if (aligned > begin) munmap(raw, aligned - begin);
   if (begin + span > aligned + bytes) munmap(reinterpret_cast<void*>(aligned + bytes), begin + span - aligned - bytes);
   auto* data = reinterpret_cast<void*>(aligned);
@@ -218,9 +220,7 @@ class BufferPool {
   }
 
   void evict_oldest() {
-    const Buffer buffer = cached_.front();
-    cached_.erase(cached_.begin());
-    stats_.cached_bytes -= buffer.bytes;
+    const Buffer buffer = *take(cached_.begin());
     unmap(buffer.data, buffer.bytes);
     ++stats_.unmapped;
   }

@@ -37,6 +37,17 @@ std::string loaded_blas() {
   return "";
 }
 
+// A variable of the process environment, "" when unset.
+std::string environment(const char* name) {
+  const char* value = std::getenv(name);
+  return value ? value : "";
+}
+
+const std::string& or_unset(const std::string& value) {
+  static const std::string unset = "(unset)";
+  return value.empty() ? unset : value;
+}
+
 }  // namespace
 
 RuntimeInfo runtime_info() {
@@ -49,10 +60,8 @@ RuntimeInfo runtime_info() {
   info.threads = at::get_num_threads();
   info.hardware_threads = std::thread::hardware_concurrency();
   info.cuda_devices = at::hasCUDA() ? static_cast<int>(at::detail::getCUDAHooks().getNumGPUs()) : 0;
-  const char* policy = std::getenv("OMP_WAIT_POLICY");
-  info.omp_wait_policy = policy ? policy : "";
-  const char* timeout = std::getenv("OPENBLAS_THREAD_TIMEOUT");
-  info.openblas_thread_timeout = timeout ? timeout : "";
+  info.omp_wait_policy = environment("OMP_WAIT_POLICY");
+  info.openblas_thread_timeout = environment("OPENBLAS_THREAD_TIMEOUT");
   info.moe_matmul = detail::matmul_backend();
   info.cpu_buffer_pool = cpu_buffer_pool_in_use();
   if (info.reference_blas)
@@ -80,9 +89,8 @@ std::string describe(const RuntimeInfo& info) {
       << "BLAS " << (info.blas_library.empty() ? "(none mapped)" : info.blas_library)
       << (info.reference_blas ? " (reference BLAS: slow)" : "") << "\n"
       << "threads " << info.threads << " (hardware " << info.hardware_threads << ")\n"
-      << "OMP_WAIT_POLICY " << (info.omp_wait_policy.empty() ? "(unset)" : info.omp_wait_policy) << "\n"
-      << "OPENBLAS_THREAD_TIMEOUT " << (info.openblas_thread_timeout.empty() ? "(unset)" : info.openblas_thread_timeout)
-      << "\n"
+      << "OMP_WAIT_POLICY " << or_unset(info.omp_wait_policy) << "\n"
+      << "OPENBLAS_THREAD_TIMEOUT " << or_unset(info.openblas_thread_timeout) << "\n"
       << "Soft MoE products (CPU) " << info.moe_matmul << "\n"
       << "CPU allocator " << (info.cpu_buffer_pool ? "swinsmt buffer pool" : "LibTorch default") << "\n"
       << "CUDA devices " << info.cuda_devices << "\n";
