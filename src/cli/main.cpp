@@ -53,6 +53,10 @@ namespace {
 
 int run(int argc, char** argv) {
   CLI::App app{"swinsmt: Swin SMT whole-body CT segmentation (117 TotalSegmentator-v2 structures) on LibTorch"};
+  app.footer(
+      "Environment: OMP_WAIT_POLICY and OPENBLAS_THREAD_TIMEOUT default to PASSIVE and 4 (idle thread pools\n"
+      "sleep instead of spinning); SWINSMT_CPU_BUFFER_POOL=0 keeps LibTorch's CPU allocator instead of the\n"
+      "buffer pool that reuses freed activations. `swinsmt doctor` shows what is in effect.");
   app.set_version_flag("--version", std::string("swinsmt ") + SWINSMT_VERSION +
                                         " (run `swinsmt doctor` for LibTorch, BLAS, threads and devices)");
   app.require_subcommand(1);
