@@ -1,6 +1,11 @@
 #include <swinsmt/unetr_blocks.hpp>
 
+#include "cpu_matmul.hpp"
+#include "winograd_conv3d.hpp"
+
 #include <ATen/ATen.h>
+
+#include <algorithm>
 
 namespace swinsmt {
 namespace {
@@ -51,6 +56,8 @@ torch::Tensor ConvLayerImpl::forward(const torch::Tensor& x) {
   if (transp) return transposed_forward(x);
   const auto& o = options;
   const int64_t pad = (o.kernel_size() - 1) / 2;
+  if (o.kernel_size() == 3 && o.stride() == 1 && detail::winograd_conv3d_applies({x}, conv->weight))
+    return detail::winograd_conv3d({x}, conv->weight, conv->bias);
   if (!x.is_cpu() || o.stride() != 1 || x.dim() != 5 || static_cast<int64_t>(x.nbytes()) <= kSlabBytes) return conv(x);
   // A stride-1 "same" convolution computed on slabs of output slices: each slab reads its input
   // slices plus a halo of `pad` neighbours (zeros beyond the volume), so every output voxel sums
@@ -67,6 +74,40 @@ torch::Tensor ConvLayerImpl::forward(const torch::Tensor& x) {
     out.narrow(2, d0, d1 - d0).copy_(at::conv3d(piece, conv->weight, conv->bias, 1, {0, pad, pad}));
   }
   return out;
+}
+
+torch::Tensor ConvLayerImpl::forward_concatenated(at::TensorList parts) {
+  TORCH_CHECK(!parts.empty(), "ConvLayer::forward_concatenated: no input");
+  if (parts.size() == 1) return forward(parts[0]);
+  const auto& o = options;
+  const auto& first = parts[0];
+  const bool cpu_float = std::all_of(parts.begin(), parts.end(), [&](const at::Tensor& p) {
+    return p.is_cpu() && p.scalar_type() == at::kFloat && p.dim() == 5 && p.size(0) == first.size(0) &&
+           p.sizes().slice(2) == first.sizes().slice(2);
+  });
+  if (!transp && o.stride() == 1 && cpu_float) {
+    if (o.kernel_size() == 3 && detail::winograd_conv3d_applies(parts, conv->weight))
+      return detail::winograd_conv3d(parts, conv->weight, conv->bias);
+    if (o.kernel_size() == 1) {
+      // A 1x1x1 convolution is W . x per sample: the concatenation's product is the sum of each
+      // part's product with its columns of W, accumulated in place.
+      const int64_t batch = first.size(0), voxels = first[0][0].numel(), cout = o.out_channels();
+      const auto weight = conv->weight.view({cout, o.in_channels()});
+      auto out = at::empty({batch, cout, first.size(2), first.size(3), first.size(4)}, first.options());
+      for (int64_t n = 0; n < batch; ++n) {
+        auto out_n = out[n].view({cout, voxels});
+        int64_t offset = 0;
+        for (const auto& p : parts) {
+          const int64_t c = p.size(1);
+          detail::matmul_into(out_n, weight.narrow(1, offset, c), p[n].reshape({c, voxels}), offset == 0 ? 0.0f : 1.0f);
+          offset += c;
+        }
+      }
+      if (conv->bias.defined()) out.add_(conv->bias.view({1, cout, 1, 1, 1}));
+      return out;
+    }
+  }
+  return forward(at::cat(parts, 1));
 }
 
 torch::Tensor ConvLayerImpl::transposed_forward(const torch::Tensor& x) {
@@ -117,6 +158,22 @@ torch::Tensor UnetResBlockImpl::forward(torch::Tensor x) {
   return out;
 }
 
+torch::Tensor UnetResBlockImpl::forward_concatenated(std::vector<torch::Tensor> parts) {
+  // Without the 1x1 projection the residual is the input itself: that needs the concatenation.
+  if (parts.size() == 1 || !conv3) return forward(parts.size() == 1 ? std::move(parts[0]) : at::cat(parts, 1));
+  auto out = conv1->forward_concatenated(parts);
+  instance_norm_(out);
+  at::leaky_relu_(out, kLeakySlope);
+  out = conv2(out);
+  instance_norm_(out);
+  auto residual = conv3->forward_concatenated(parts);
+  parts.clear();
+  instance_norm_(residual);
+  out.add_(residual);
+  at::leaky_relu_(out, kLeakySlope);
+  return out;
+}
+
 UnetrBasicBlockImpl::UnetrBasicBlockImpl(int64_t in_channels, int64_t out_channels) {
   layer = register_module("layer", UnetResBlock(in_channels, out_channels, 3));
 }
@@ -132,10 +189,11 @@ UnetrUpBlockImpl::UnetrUpBlockImpl(int64_t in_channels, int64_t out_channels) {
 torch::Tensor UnetrUpBlockImpl::forward(torch::Tensor x, torch::Tensor skip) {
   auto up = transp_conv(x);
   x.reset();
-  auto cat = at::cat({up, skip}, 1);
-  up.reset();  // the concatenation holds both: free them before the conv block allocates
-  skip.reset();
-  return conv_block(std::move(cat));
+  // MONAI concatenates (up, skip) along channels; the conv block reads the two parts instead.
+  std::vector<torch::Tensor> parts;
+  parts.push_back(std::move(up));
+  parts.push_back(std::move(skip));
+  return conv_block->forward_concatenated(std::move(parts));
 }
 
 UnetOutBlockImpl::UnetOutBlockImpl(int64_t in_channels, int64_t out_channels) {

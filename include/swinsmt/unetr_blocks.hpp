@@ -8,6 +8,7 @@
 #include <torch/nn/pimpl.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace swinsmt {
 
@@ -29,6 +30,10 @@ class ConvLayerImpl : public torch::nn::Module {
   explicit ConvLayerImpl(ConvOptions options);
   void reset();
   torch::Tensor forward(const torch::Tensor& x);
+  /// The convolution of the channel concatenation of `parts` (same batch and spatial size), without
+  /// building the concatenated map where the CPU kernels can read the parts directly (3x3x3 by
+  /// Winograd, 1x1x1 as one product per part); elsewhere it concatenates.
+  torch::Tensor forward_concatenated(at::TensorList parts);
 
   ConvOptions options;
   torch::nn::Conv3d conv{nullptr};
@@ -46,6 +51,8 @@ class UnetResBlockImpl : public torch::nn::Module {
   UnetResBlockImpl(int64_t in_channels, int64_t out_channels, int64_t kernel_size = 3);
   /// Takes the input by value so that a moved-in input is freed as early as possible.
   torch::Tensor forward(torch::Tensor x);
+  /// forward() of the channel concatenation of `parts` (moved in: each is freed once used).
+  torch::Tensor forward_concatenated(std::vector<torch::Tensor> parts);
 
   ConvLayer conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
 };
