@@ -84,9 +84,11 @@ int run_model(int argc, char** argv) {
   const int repeat = std::max(1, std::stoi(arg(argc, argv, "--repeat", "1")));
   std::vector<double> times;
   long faults = 0;
+  std::size_t fresh_bytes = 0;  // fresh memory the buffer pool mapped (and the kernel zeroed) in the last window
   for (int i = 0; i < repeat; ++i) {
     logits = at::Tensor();
     const long faults_before = minor_page_faults();
+    const std::size_t mapped_before = swinsmt::cpu_buffer_pool_stats().mapped_bytes;
     // Chrome trace of every ATen op of the last window (bench/profile_summary.py aggregates it);
     // written when the recorder goes out of scope at the end of the iteration.
     std::unique_ptr<torch::autograd::profiler::RecordProfile> recorder;
@@ -94,6 +96,7 @@ int run_model(int argc, char** argv) {
       recorder = std::make_unique<torch::autograd::profiler::RecordProfile>(profile);
     times.push_back(seconds([&] { logits = model->forward(input); }));
     faults = minor_page_faults() - faults_before;
+    fresh_bytes = swinsmt::cpu_buffer_pool_stats().mapped_bytes - mapped_before;
   }
   const double t = times.back();
   const double rss = peak_rss_mb();
@@ -114,9 +117,9 @@ int run_model(int argc, char** argv) {
   std::printf(
       "{\"bench\":\"model\",\"size\":%lld,\"kernel\":\"%s\",\"threads\":%d,\"repeat\":%d,\"first_seconds\":%.2f,"
       "\"seconds\":%.2f,\"peak_rss_mb\":%.0f,\"page_"
-      "faults\":%ld,\"max_abs_diff_vs_reference\":%.3g}\n",
+      "faults\":%ld,\"pool_fresh_mb\":%.0f,\"max_abs_diff_vs_reference\":%.3g}\n",
       static_cast<long long>(size), kernel_name.c_str(), at::get_num_threads(), repeat, times.front(), t, rss, faults,
-      max_err);
+      static_cast<double>(fresh_bytes) / (1 << 20), max_err);
   return 0;
 }
 
