@@ -1,5 +1,6 @@
 #include <swinsmt/unetr_blocks.hpp>
 
+#include "autograd_guard.hpp"
 #include "cpu_matmul.hpp"
 #include "winograd_conv3d.hpp"
 
@@ -56,7 +57,8 @@ torch::Tensor ConvLayerImpl::forward(const torch::Tensor& x) {
   if (transp) return transposed_forward(x);
   const auto& o = options;
   const int64_t pad = (o.kernel_size() - 1) / 2;
-  if (o.kernel_size() == 3 && o.stride() == 1 && detail::winograd_conv3d_applies({x}, conv->weight))
+  if (o.kernel_size() == 3 && o.stride() == 1 && detail::winograd_conv3d_applies({x}, conv->weight) &&
+      !detail::records_gradient({x, conv->weight, conv->bias}))
     return detail::winograd_conv3d({x}, conv->weight, conv->bias);
   if (!x.is_cpu() || o.stride() != 1 || x.dim() != 5 || static_cast<int64_t>(x.nbytes()) <= kSlabBytes) return conv(x);
   // A stride-1 "same" convolution computed on slabs of output slices: each slab reads its input
@@ -85,7 +87,10 @@ torch::Tensor ConvLayerImpl::forward_concatenated(at::TensorList parts) {
     return p.is_cpu() && p.scalar_type() == at::kFloat && p.dim() == 5 && p.size(0) == first.size(0) &&
            p.sizes().slice(2) == first.sizes().slice(2);
   });
-  if (!transp && o.stride() == 1 && cpu_float) {
+  const bool gradient =
+      std::any_of(parts.begin(), parts.end(), [](const at::Tensor& p) { return detail::records_gradient({p}); }) ||
+      detail::records_gradient({conv ? conv->weight : transp->weight});
+  if (!transp && o.stride() == 1 && cpu_float && !gradient) {
     if (o.kernel_size() == 3 && detail::winograd_conv3d_applies(parts, conv->weight))
       return detail::winograd_conv3d(parts, conv->weight, conv->bias);
     if (o.kernel_size() == 1) {

@@ -1,3 +1,4 @@
+#include "autograd_guard.hpp"
 #include "cpu_matmul.hpp"
 #include "window_attention_cpu.hpp"
 
@@ -38,7 +39,8 @@ torch::Tensor WindowAttentionImpl::forward(const torch::Tensor& x, const std::op
   auto bias = relative_position_bias_table.index_select(0, index).view({n, n, -1}).permute({2, 0, 1}).contiguous();
   const auto shift_mask = mask ? std::optional<at::Tensor>(mask->to(bias.scalar_type())) : std::nullopt;
   const bool fused_cpu = x.is_cpu() && x.scalar_type() == at::kFloat && bias.scalar_type() == at::kFloat &&
-                         use_fused_cpu && detail::has_onednn_sgemm();
+                         use_fused_cpu && detail::has_onednn_sgemm() &&
+                         !detail::records_gradient({x, relative_position_bias_table, qkv->weight});
 
   // Windows are independent: attend over blocks of windows so that the (windows, heads, n, n)
   // scores stay small (the whole stage at once would need 1.4 GB at 128^3, feature 48).

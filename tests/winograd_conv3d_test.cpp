@@ -98,3 +98,18 @@ TEST(Winograd, ConvLayerReadsConcatenatedPartsWithoutConcatenating) {
     EXPECT_LT(relative_error(layer->forward(whole), reference), 2e-6) << "kernel " << kernel;
   }
 }
+
+TEST(Winograd, GradientsFlowWhereAutogradRecords) {
+  // The fused kernels write through raw pointers; with autograd recording, ConvLayer must take the
+  // ATen path so the gradient reaches the weight, equal to the direct convolution's.
+  at::manual_seed(5);
+  ConvLayer layer(ConvOptions(4, 3, 3));
+  const std::vector<at::Tensor> parts = {at::randn({1, 2, 16, 16, 16}), at::randn({1, 2, 16, 16, 16})};
+  const auto out = layer->forward_concatenated(parts);
+  ASSERT_TRUE(out.requires_grad());
+  out.square().sum().backward();
+  auto weight = layer->conv->weight.detach().clone().requires_grad_(true);
+  at::conv3d(at::cat(parts, 1), weight, {}, 1, 1).square().sum().backward();
+  ASSERT_TRUE(layer->conv->weight.grad().defined());
+  EXPECT_TRUE(at::allclose(layer->conv->weight.grad(), weight.grad(), 1e-4, 1e-3));
+}
