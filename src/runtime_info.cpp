@@ -1,4 +1,5 @@
 #include "cpu_matmul.hpp"
+#include "kernel_parallelism.hpp"
 
 #include <swinsmt/cpu_buffer_pool.hpp>
 #include <swinsmt/runtime_info.hpp>
@@ -63,6 +64,9 @@ RuntimeInfo runtime_info() {
   info.omp_wait_policy = environment("OMP_WAIT_POLICY");
   info.openblas_thread_timeout = environment("OPENBLAS_THREAD_TIMEOUT");
   info.moe_matmul = detail::matmul_backend();
+  info.kernel_threads = detail::kernel_parallel_threads();
+  info.convolutions = detail::has_onednn_sgemm() ? "Winograd F(2,3) on oneDNN sgemm (maps >= 16^3), else LibTorch"
+                                                 : "LibTorch (direct)";
   info.cpu_buffer_pool = cpu_buffer_pool_in_use();
   if (info.reference_blas)
     info.warnings.push_back("the reference BLAS is in use (" + info.blas_library +
@@ -76,6 +80,9 @@ RuntimeInfo runtime_info() {
     info.warnings.emplace_back(
         "OMP_WAIT_POLICY is not PASSIVE: LibTorch's OpenMP threads spin next to OpenBLAS's threads "
         "(25-30 % slower on 2 cores); start the process with OMP_WAIT_POLICY=PASSIVE");
+  if (info.kernel_threads < info.threads)
+    info.warnings.push_back("the fused CPU kernels use " + std::to_string(info.kernel_threads) + " of " +
+                            std::to_string(info.threads) + " threads: this build compiled them without OpenMP");
   if (info.threads < static_cast<int>(info.hardware_threads))
     info.warnings.push_back("using " + std::to_string(info.threads) + " of " + std::to_string(info.hardware_threads) +
                             " hardware threads (set --threads)");
@@ -92,6 +99,8 @@ std::string describe(const RuntimeInfo& info) {
       << "OMP_WAIT_POLICY " << or_unset(info.omp_wait_policy) << "\n"
       << "OPENBLAS_THREAD_TIMEOUT " << or_unset(info.openblas_thread_timeout) << "\n"
       << "Soft MoE products (CPU) " << info.moe_matmul << "\n"
+      << "fused CPU kernels " << info.kernel_threads << " threads\n"
+      << "3x3x3 convolutions (CPU) " << info.convolutions << "\n"
       << "CPU allocator " << (info.cpu_buffer_pool ? "swinsmt buffer pool" : "LibTorch default") << "\n"
       << "CUDA devices " << info.cuda_devices << "\n";
   for (const auto& w : info.warnings) out << "warning: " << w << "\n";

@@ -100,6 +100,10 @@ TEST(CliDoctor, ReportsLibTorchBlasAndThreads) {
   EXPECT_NE(r.output.find("threads 1"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("Soft MoE products (CPU) "), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("CPU allocator swinsmt buffer pool"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("3x3x3 convolutions (CPU) "), std::string::npos) << r.output;
+  // Two threads asked for: the fused kernels must use both (see kernel_parallelism.hpp).
+  const auto two = test::run_swinsmt("doctor --threads 2");
+  EXPECT_NE(two.output.find("fused CPU kernels 2 threads"), std::string::npos) << two.output;
   const auto without_pool = test::run_command("SWINSMT_CPU_BUFFER_POOL=0 " + std::string(SWINSMT_CLI_PATH) + " doctor");
   EXPECT_NE(without_pool.output.find("CPU allocator LibTorch default"), std::string::npos) << without_pool.output;
   const auto v = test::run_swinsmt("--version");

@@ -19,6 +19,8 @@ struct RuntimeInfo {
   std::string omp_wait_policy;          ///< OMP_WAIT_POLICY as the process started, "" when unset
   std::string openblas_thread_timeout;  ///< OPENBLAS_THREAD_TIMEOUT as the process started, "" when unset
   std::string moe_matmul;               ///< what runs the Soft MoE products on CPU: "oneDNN" or "ATen (BLAS)"
+  int kernel_threads = 0;               ///< threads the fused CPU kernels use (1 if built without OpenMP)
+  std::string convolutions;             ///< how 3x3x3 convolutions of large maps run on CPU
   bool cpu_buffer_pool = false;         ///< swinsmt/cpu_buffer_pool.hpp installed as LibTorch's CPU allocator
   std::vector<std::string> warnings;
 };
