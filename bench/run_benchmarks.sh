@@ -13,9 +13,9 @@ THREADS="${THREADS:-$(nproc)}"
 # src/cli/main.cpp); with the default spinning policy both are 5-25 % slower on 2 cores.
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 export OPENBLAS_THREAD_TIMEOUT="${OPENBLAS_THREAD_TIMEOUT:-4}"
-# Two windows per process, as in a sliding-window inference: "first_seconds" is the first (fresh
-# memory), "seconds" the second (buffers reused by the CPU buffer pool, as the CLI runs them).
-REPEAT="${REPEAT:-2}"
+# Several windows per process, as in a sliding-window inference: "first_seconds" is the first
+# (fresh memory), "seconds" the last (buffers reused by the CPU buffer pool, as the CLI runs them).
+REPEAT="${REPEAT:-3}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for size in $SIZES; do
