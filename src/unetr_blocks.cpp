@@ -1,3 +1,4 @@
+#include <swinsmt/error.hpp>
 #include <swinsmt/unetr_blocks.hpp>
 
 #include "autograd_guard.hpp"
@@ -7,6 +8,7 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <string>
 
 namespace swinsmt {
 namespace {
@@ -79,9 +81,13 @@ torch::Tensor ConvLayerImpl::forward(const torch::Tensor& x) {
 }
 
 torch::Tensor ConvLayerImpl::forward_concatenated(at::TensorList parts) {
-  TORCH_CHECK(!parts.empty(), "ConvLayer::forward_concatenated: no input");
-  if (parts.size() == 1) return forward(parts[0]);
   const auto& o = options;
+  int64_t channels = 0;
+  for (const auto& p : parts) channels += p.dim() > 1 ? p.size(1) : 0;
+  if (parts.empty() || channels != o.in_channels())
+    throw Error("ConvLayer: the parts to concatenate have " + std::to_string(channels) +
+                " channels in all, the layer expects " + std::to_string(o.in_channels()));
+  if (parts.size() == 1) return forward(parts[0]);
   const auto& first = parts[0];
   const bool cpu_float = std::all_of(parts.begin(), parts.end(), [&](const at::Tensor& p) {
     return p.is_cpu() && p.scalar_type() == at::kFloat && p.dim() == 5 && p.size(0) == first.size(0) &&
@@ -144,37 +150,32 @@ UnetResBlockImpl::UnetResBlockImpl(int64_t in_channels, int64_t out_channels, in
 }
 
 torch::Tensor UnetResBlockImpl::forward(torch::Tensor x) {
-  // Each intermediate is released as soon as it is used: at 128^3 with feature 48 one map is 400 MB.
-  auto out = conv1(x);
-  instance_norm_(out);
-  at::leaky_relu_(out, kLeakySlope);
-  out = conv2(out);
-  instance_norm_(out);
-  if (conv3) {
-    auto residual = conv3(x);
-    x.reset();
-    instance_norm_(residual);
-    out.add_(residual);
-  } else {
-    out.add_(x);
-    x.reset();
-  }
-  at::leaky_relu_(out, kLeakySlope);
-  return out;
+  std::vector<torch::Tensor> parts;
+  parts.push_back(std::move(x));
+  return forward_concatenated(std::move(parts));
 }
 
 torch::Tensor UnetResBlockImpl::forward_concatenated(std::vector<torch::Tensor> parts) {
-  // Without the 1x1 projection the residual is the input itself: that needs the concatenation.
-  if (parts.size() == 1 || !conv3) return forward(parts.size() == 1 ? std::move(parts[0]) : at::cat(parts, 1));
+  // Each intermediate is released as soon as it is used: at 128^3 with feature 48 one map is 400 MB.
+  // Without the 1x1 projection the residual is the input itself, which must then be one tensor.
+  if (!conv3 && parts.size() > 1) {
+    auto whole = at::cat(parts, 1);
+    parts.assign(1, std::move(whole));
+  }
   auto out = conv1->forward_concatenated(parts);
   instance_norm_(out);
   at::leaky_relu_(out, kLeakySlope);
   out = conv2(out);
   instance_norm_(out);
-  auto residual = conv3->forward_concatenated(parts);
-  parts.clear();
-  instance_norm_(residual);
-  out.add_(residual);
+  if (conv3) {
+    auto residual = conv3->forward_concatenated(parts);
+    parts.clear();
+    instance_norm_(residual);
+    out.add_(residual);
+  } else {
+    out.add_(parts[0]);
+    parts.clear();
+  }
   at::leaky_relu_(out, kLeakySlope);
   return out;
 }

@@ -4,6 +4,7 @@
 #include "winograd_conv3d.hpp"
 #include "cpu_matmul.hpp"
 
+#include <swinsmt/error.hpp>
 #include <swinsmt/unetr_blocks.hpp>
 
 #include <ATen/ATen.h>
@@ -96,6 +97,17 @@ TEST(Winograd, ConvLayerReadsConcatenatedPartsWithoutConcatenating) {
                    layer->conv->bias.defined() ? layer->conv->bias.to(at::kDouble) : at::Tensor(), 1, (kernel - 1) / 2);
     EXPECT_LT(relative_error(layer->forward_concatenated(parts), reference), 2e-6) << "kernel " << kernel;
     EXPECT_LT(relative_error(layer->forward(whole), reference), 2e-6) << "kernel " << kernel;
+  }
+}
+
+TEST(Winograd, ConvLayerRejectsPartsOfTheWrongChannelCount) {
+  c10::InferenceMode guard;
+  ConvLayer layer(ConvOptions(8, 4, 3));
+  try {
+    layer->forward_concatenated({at::zeros({1, 3, 4, 4, 4}), at::zeros({1, 4, 4, 4, 4})});
+    FAIL() << "7 channels accepted by an 8-channel layer";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("7 channels in all, the layer expects 8"), std::string::npos) << e.what();
   }
 }
 
