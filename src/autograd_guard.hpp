@@ -12,11 +12,15 @@
 
 namespace swinsmt::detail {
 
-inline bool records_gradient(std::initializer_list<at::Tensor> tensors) {
+inline bool records_gradient(at::TensorList tensors) {
   if (!c10::GradMode::is_enabled()) return false;
   for (const auto& t : tensors)
     if (t.defined() && t.requires_grad()) return true;
   return false;
+}
+
+inline bool records_gradient(std::initializer_list<at::Tensor> tensors) {
+  return records_gradient(at::TensorList(tensors.begin(), tensors.size()));
 }
 
 }  // namespace swinsmt::detail

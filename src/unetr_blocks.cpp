@@ -89,14 +89,8 @@ torch::Tensor ConvLayerImpl::forward_concatenated(at::TensorList parts) {
                 " channels in all, the layer expects " + std::to_string(o.in_channels()));
   if (parts.size() == 1) return forward(parts[0]);
   const auto& first = parts[0];
-  const bool cpu_float = std::all_of(parts.begin(), parts.end(), [&](const at::Tensor& p) {
-    return p.is_cpu() && p.scalar_type() == at::kFloat && p.dim() == 5 && p.size(0) == first.size(0) &&
-           p.sizes().slice(2) == first.sizes().slice(2);
-  });
-  const bool gradient =
-      std::any_of(parts.begin(), parts.end(), [](const at::Tensor& p) { return detail::records_gradient({p}); }) ||
-      detail::records_gradient({conv ? conv->weight : transp->weight});
-  if (!transp && o.stride() == 1 && cpu_float && !gradient) {
+  if (!transp && o.stride() == 1 && detail::cpu_float_parts_of_one_map(parts) && !detail::records_gradient(parts) &&
+      !detail::records_gradient({conv->weight, conv->bias})) {
     if (o.kernel_size() == 3 && detail::winograd_conv3d_applies(parts, conv->weight))
       return detail::winograd_conv3d(parts, conv->weight, conv->bias);
     if (o.kernel_size() == 1) {

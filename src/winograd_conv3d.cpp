@@ -171,32 +171,35 @@ void transform_output(const float* m, int64_t position_stride, float bias, const
 
 }  // namespace
 
+bool cpu_float_parts_of_one_map(at::TensorList parts) {
+  if (parts.empty()) return false;
+  const auto& first = parts[0];
+  return std::all_of(parts.begin(), parts.end(), [&](const at::Tensor& x) {
+    return x.device().is_cpu() && x.scalar_type() == at::kFloat && x.dim() == 5 && first.dim() == 5 &&
+           x.size(0) == first.size(0) && x.sizes().slice(2) == first.sizes().slice(2);
+  });
+}
+
 bool winograd_conv3d_applies(at::TensorList inputs, const at::Tensor& weight) {
-  if (!has_onednn_sgemm() || inputs.empty() || weight.scalar_type() != at::kFloat || !weight.device().is_cpu() ||
-      weight.dim() != 5 || weight.size(2) != 3 || weight.size(3) != 3 || weight.size(4) != 3)
+  if (!has_onednn_sgemm() || !cpu_float_parts_of_one_map(inputs) || weight.scalar_type() != at::kFloat ||
+      !weight.device().is_cpu() || weight.dim() != 5 || weight.size(2) != 3 || weight.size(3) != 3 ||
+      weight.size(4) != 3)
     return false;
   const auto& first = inputs[0];
   int64_t channels = 0;
-  for (const auto& x : inputs) {
-    if (!x.device().is_cpu() || x.scalar_type() != at::kFloat || x.dim() != 5 || x.size(0) != first.size(0) ||
-        x.sizes().slice(2) != first.sizes().slice(2))
-      return false;
-    channels += x.size(1);
-  }
+  for (const auto& x : inputs) channels += x.size(1);
   const int64_t d = first.size(2), h = first.size(3), w = first.size(4);
   return channels == weight.size(1) && d % 2 == 0 && h % 2 == 0 && w % 2 == 0 && d * h * w >= kMinVoxels;
 }
 
 at::Tensor winograd_conv3d(at::TensorList inputs, const at::Tensor& weight, const at::Tensor& bias) {
-  TORCH_INTERNAL_ASSERT(!inputs.empty());
+  TORCH_INTERNAL_ASSERT(cpu_float_parts_of_one_map(inputs));
   const auto& first = inputs[0];
   const int64_t batch = first.size(0), cout = weight.size(0), cin = weight.size(1);
   const Geometry g{first.size(2), first.size(3), first.size(4), first.size(3) / 2, first.size(4) / 2};
   std::vector<at::Tensor> parts;
   int64_t channels = 0;
   for (const auto& x : inputs) {
-    TORCH_INTERNAL_ASSERT(x.dim() == 5 && x.size(0) == batch && x.size(2) == g.depth && x.size(3) == g.height &&
-                          x.size(4) == g.width && x.scalar_type() == at::kFloat && x.device().is_cpu());
     channels += x.size(1);
     parts.push_back(x.contiguous());
   }

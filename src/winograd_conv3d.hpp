@@ -13,6 +13,10 @@
 
 namespace swinsmt::detail {
 
+/// True when `parts` are float32 5-D CPU tensors of one batch and spatial size: channel parts of one
+/// map that the CPU kernels can read without concatenating them.
+bool cpu_float_parts_of_one_map(at::TensorList parts);
+
 /// True when winograd_conv3d computes this convolution: float32 CPU tensors, 5-D inputs of one
 /// batch and spatial size with even depth, height and width whose channels add up to the weight's
 /// (Cout, Cin, 3, 3, 3), oneDNN's sgemm built in, and a map large enough for the transforms to pay
