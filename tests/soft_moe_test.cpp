@@ -8,7 +8,6 @@
 #include <c10/core/InferenceMode.h>
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -76,11 +75,11 @@ TEST(SoftMoEKernels, ChunkedEqualsReferenceOnOddSizes) {
                 << (c.mask ? " masked" : "") << " gain " << c.gain << ": max |chunked - reference| "
                 << g.chunked_vs_reference << ", vs fp64: chunked " << g.chunked_vs_exact << ", reference "
                 << g.reference_vs_exact << "\n";
-      // Both fp32 kernels round differently; at large N or large logits the reference op sequence
-      // itself is 1e-5 .. 1e-4 off the fp64 result, so the bar is: chunked within 1e-5 of the fp64
-      // function (or the reference's error where that is larger), and no worse than the reference's
-      // own error plus 1e-6.
-      EXPECT_LE(g.chunked_vs_exact, std::max(1e-5, g.reference_vs_exact + 1e-6));
+      // Both fp32 kernels round differently; at large N the reference op sequence itself is ~1e-5 off
+      // the fp64 result, so the bar is: chunked within 1e-5 of the fp64 function, and no worse than
+      // the reference's own error plus 1e-6. With amplified logits (gain > 1) both fp32 kernels are
+      // up to 1e-4 off, so there only the second bar applies.
+      if (c.gain == 1.0) EXPECT_LE(g.chunked_vs_exact, 1e-5);
       EXPECT_LE(g.chunked_vs_exact, g.reference_vs_exact + 1e-6);
       EXPECT_LE(g.chunked_vs_reference, g.reference_vs_exact + 1e-5);
     }
