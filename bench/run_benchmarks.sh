@@ -14,8 +14,9 @@ THREADS="${THREADS:-$(nproc)}"
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 export OPENBLAS_THREAD_TIMEOUT="${OPENBLAS_THREAD_TIMEOUT:-4}"
 # Several windows per process, as in a sliding-window inference: "first_seconds" is the first
-# (fresh memory), "seconds" the last (buffers reused by the CPU buffer pool, as the CLI runs them).
-REPEAT="${REPEAT:-3}"
+# (fresh memory), "seconds" the median of the others (buffers reused by the CPU buffer pool, as the
+# CLI runs them).
+REPEAT="${REPEAT:-5}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for size in $SIZES; do

@@ -81,40 +81,47 @@ void* map_aligned(std::size_t bytes) {
   return data;
 }
 
+// A range of pooled memory. It is made of segments, each of which was mapped or moved in one piece
+// and so lies within one kernel mapping: mremap moves a segment (or its front) as a unit, while a
+// range spanning several mappings cannot be moved in one call on every kernel.
+struct Buffer {
+  char* data = nullptr;
+  std::size_t bytes = 0;
+  std::vector<std::size_t> segments;  // lengths, front to back; they add up to `bytes`
+};
+
 class BufferPool {
  public:
   void* acquire(std::size_t n) {
     const std::size_t bytes = round_to_huge_pages(n);
     std::lock_guard<std::mutex> lock(mutex_);
     if (auto buffer = take_fitting(bytes)) {
-      hand_out(*buffer, n);
       ++stats_.reused;
-      return buffer->data;
+      return hand_out(std::move(*buffer), n);
     }
-    // No buffer of about the right size: reshape a cached one rather than map fresh memory, so its
-    // pages (already faulted in and zeroed once) serve again; only a grown tail is new.
-    if (auto buffer = take_resizable(bytes)) {
-      if (void* data = resize(*buffer, bytes)) {
-        hand_out(Buffer{data, bytes}, n);
-        ++stats_.resized;
-        return data;
-      }
-    }
-    // Keep live + cached within what the program has already needed at once.
-    const std::size_t limit = std::max(stats_.high_water_bytes, stats_.live_bytes + bytes);
-    while (!cached_.empty() && stats_.live_bytes + stats_.cached_bytes + bytes > limit) evict_oldest();
-    void* data = map_aligned(bytes);
-    if (data == nullptr) {  // out of address space or memory: give the cache back and try once more
+    // Nothing of about the right size: move the pages of cached buffers into one new range rather
+    // than map fresh memory. Their pages are already faulted in; fresh ones must be zeroed by the
+    // kernel, and on a VM that hands freed memory back to its host, also backed again (~1 s/GB).
+    // Only what the cache cannot cover is fresh, so live + cached never exceeds the larger of the
+    // high-water mark and the live bytes including this request.
+    auto* target = static_cast<char*>(map_aligned(bytes));
+    if (target == nullptr) {  // out of address space or memory: give the cache back and try once more
       while (!cached_.empty()) evict_oldest();
-      data = map_aligned(bytes);
+      target = static_cast<char*>(map_aligned(bytes));
     }
     const int error = errno;
-    TORCH_CHECK(data != nullptr, "swinsmt CPU buffer pool: not enough memory: tried to allocate ", n, " bytes (",
+    TORCH_CHECK(target != nullptr, "swinsmt CPU buffer pool: not enough memory: tried to allocate ", n, " bytes (",
                 stats_.live_bytes, " bytes in use): ", std::strerror(error));
-    hand_out(Buffer{data, bytes}, n);
-    ++stats_.mapped;
-    stats_.mapped_bytes += bytes;
-    return data;
+    Buffer buffer{target, bytes, {}};
+    std::size_t filled = 0;
+    while (filled < bytes && !cached_.empty()) filled += move_cached_pages(bytes - filled, target + filled, buffer);
+    if (filled > 0) ++stats_.assembled;
+    if (filled < bytes) {
+      buffer.segments.push_back(bytes - filled);
+      ++stats_.mapped;
+      stats_.mapped_bytes += bytes - filled;
+    }
+    return hand_out(std::move(buffer), n);
   }
 
   // Returns false when `data` is not a pooled buffer.
@@ -122,16 +129,15 @@ class BufferPool {
     std::lock_guard<std::mutex> lock(mutex_);
     const auto it = live_.find(data);
     if (it == live_.end()) return false;
-    const Buffer buffer{data, it->second};
+    Buffer buffer = std::move(it->second);
     live_.erase(it);
     if (poison_) {
-      unpoison(data, buffer.bytes);           // the slack past the request is poisoned for ASan
-      std::memset(data, 0xff, buffer.bytes);  // all-ones bytes read as float NaN
+      unpoison(buffer.data, buffer.bytes);           // the slack past the request is poisoned for ASan
+      std::memset(buffer.data, 0xff, buffer.bytes);  // all-ones bytes read as float NaN
     }
-    poison(data, buffer.bytes);
+    poison(buffer.data, buffer.bytes);
     stats_.live_bytes -= buffer.bytes;
-    cached_.push_back(buffer);
-    stats_.cached_bytes += buffer.bytes;
+    cache(std::move(buffer));
     return true;
   }
 
@@ -151,82 +157,86 @@ class BufferPool {
   }
 
  private:
-  struct Buffer {
-    void* data;
-    std::size_t bytes;
-  };
-
-  std::optional<Buffer> take(std::vector<Buffer>::iterator it) {
-    if (it == cached_.end()) return std::nullopt;
-    const Buffer buffer = *it;
-    cached_.erase(it);
+  Buffer take(std::size_t index) {
+    Buffer buffer = std::move(cached_[index]);
+    cached_.erase(cached_.begin() + static_cast<std::ptrdiff_t>(index));
     stats_.cached_bytes -= buffer.bytes;
     return buffer;
   }
 
+  void cache(Buffer buffer) {
+    stats_.cached_bytes += buffer.bytes;
+    cached_.push_back(std::move(buffer));
+  }
+
   // The smallest cached buffer that fits as it is.
   std::optional<Buffer> take_fitting(std::size_t bytes) {
-    auto best = cached_.end();
-    for (auto it = cached_.begin(); it != cached_.end(); ++it) {
-      if (fits(it->bytes, bytes) && (best == cached_.end() || it->bytes < best->bytes)) best = it;
+    std::optional<std::size_t> best;
+    for (std::size_t i = 0; i < cached_.size(); ++i) {
+      if (fits(cached_[i].bytes, bytes) && (!best || cached_[i].bytes < cached_[*best].bytes)) best = i;
     }
-    return take(best);
+    if (!best) return std::nullopt;
+    return take(*best);
   }
 
-  // The smallest cached buffer larger than `bytes` (to be cut), else the largest one (to be grown)
-  // as long as growing it keeps live + cached within the high-water mark.
-  std::optional<Buffer> take_resizable(std::size_t bytes) {
-    auto larger = cached_.end();
-    auto smaller = cached_.end();
-    for (auto it = cached_.begin(); it != cached_.end(); ++it) {
-      if (it->bytes >= bytes) {
-        if (larger == cached_.end() || it->bytes < larger->bytes) larger = it;
-      } else if (smaller == cached_.end() || it->bytes > smaller->bytes) {
-        smaller = it;
+  // Moves up to `wanted` bytes of pages from one cached buffer to `to`, appending the moved
+  // segments to `into`; returns the bytes moved. The source is the smallest buffer that covers
+  // `wanted` (its unused back stays cached with its pages), else the largest one, used whole. A
+  // segment the kernel refuses to move is unmapped; its part of `to` then stays fresh memory.
+  std::size_t move_cached_pages(std::size_t wanted, char* to, Buffer& into) {
+    std::size_t pick = 0;
+    for (std::size_t i = 1; i < cached_.size(); ++i) {
+      const std::size_t have = cached_[i].bytes, best = cached_[pick].bytes;
+      const bool covers = have >= wanted, best_covers = best >= wanted;
+      if (covers != best_covers ? covers : (covers ? have < best : have > best)) pick = i;
+    }
+    Buffer source = take(pick);
+    unpoison(source.data, source.bytes);  // these addresses are unmapped or handed on below
+    std::size_t moved = 0, offset = 0, segment = 0;
+    for (; segment < source.segments.size() && moved < wanted; ++segment) {
+      const std::size_t length = source.segments[segment];
+      const std::size_t part = std::min(length, wanted - moved);
+      char* from = source.data + offset;
+      if (mremap(from, part, part, MREMAP_MAYMOVE | MREMAP_FIXED, to + moved) == MAP_FAILED) {
+        unmap(from, source.bytes - offset);  // drop what is left of the source
+        ++stats_.unmapped;
+        return moved;
+      }
+      into.segments.push_back(part);
+      moved += part;
+      offset += part;
+      if (part < length) {  // the segment's back stays cached, at source.data + offset
+        source.segments[segment] -= part;
+        break;
       }
     }
-    if (larger != cached_.end()) return take(larger);
-    if (smaller == cached_.end()) return std::nullopt;
-    const std::size_t after = stats_.live_bytes + stats_.cached_bytes - smaller->bytes + bytes;
-    if (after > std::max(stats_.high_water_bytes, stats_.live_bytes + bytes)) return std::nullopt;
-    return take(smaller);
-  }
-
-  // Cuts the buffer's tail off, or grows it with mremap into a fresh aligned range (page tables
-  // move, data does not). nullptr when the kernel refuses; the buffer is then unmapped.
-  void* resize(const Buffer& buffer, std::size_t bytes) {
-    auto* begin = static_cast<char*>(buffer.data);
-    if (bytes <= buffer.bytes) {
-      if (bytes < buffer.bytes) unmap(begin + bytes, buffer.bytes - bytes);
-      return buffer.data;
+    Buffer rest{source.data + offset, source.bytes - offset, {}};
+    rest.segments.assign(source.segments.begin() + static_cast<std::ptrdiff_t>(segment), source.segments.end());
+    if (rest.bytes > 0) {
+      poison(rest.data, rest.bytes);
+      cache(std::move(rest));
     }
-    void* target = map_aligned(bytes);
-    unpoison(buffer.data, buffer.bytes);  // its addresses are unmapped by the move
-    void* moved = target == nullptr ? MAP_FAILED
-                                    : mremap(buffer.data, buffer.bytes, bytes, MREMAP_MAYMOVE | MREMAP_FIXED, target);
-    if (moved != MAP_FAILED) return moved;
-    if (target != nullptr) unmap(target, bytes);
-    unmap(buffer.data, buffer.bytes);
-    ++stats_.unmapped;
-    return nullptr;
+    return moved;
   }
 
-  void hand_out(const Buffer& buffer, std::size_t requested) {
-    unpoison(buffer.data, requested);
-    if (requested < buffer.bytes) poison(static_cast<char*>(buffer.data) + requested, buffer.bytes - requested);
-    live_.emplace(buffer.data, buffer.bytes);
+  void* hand_out(Buffer buffer, std::size_t requested) {
+    char* data = buffer.data;
+    unpoison(data, requested);
+    if (requested < buffer.bytes) poison(data + requested, buffer.bytes - requested);
     stats_.live_bytes += buffer.bytes;
     stats_.high_water_bytes = std::max(stats_.high_water_bytes, stats_.live_bytes);
+    live_.emplace(data, std::move(buffer));
+    return data;
   }
 
   void evict_oldest() {
-    const Buffer buffer = *take(cached_.begin());
+    const Buffer buffer = take(0);
     unmap(buffer.data, buffer.bytes);
     ++stats_.unmapped;
   }
 
   std::mutex mutex_;
-  std::unordered_map<void*, std::size_t> live_;
+  std::unordered_map<void*, Buffer> live_;
   std::vector<Buffer> cached_;  // oldest first
   CpuBufferPoolStats stats_;
   bool poison_ = false;

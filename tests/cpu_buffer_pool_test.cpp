@@ -48,28 +48,62 @@ TEST(CpuBufferPool, ReusesFreedBuffersAndPassesSmallOnesThrough) {
   EXPECT_EQ(small.sum().item<int64_t>(), 64 * 1024);
 }
 
-TEST(CpuBufferPool, CutsAndGrowsCachedBuffersKeepingTheirContentUsable) {
+TEST(CpuBufferPool, AssemblesRequestsFromTheFrontOrTheWholeOfCachedBuffers) {
   use_cpu_buffer_pool();
   release_cpu_buffer_pool_cache();
   {
     auto big = bytes(64 * kMiB);
     big.fill_(1);
   }
-  // Much smaller than the cached 64 MiB buffer: served by cutting it, not by fresh memory.
-  const auto mapped = cpu_buffer_pool_stats().mapped;
+  // Much smaller than the cached 64 MiB buffer: served by moving its front, not by fresh memory;
+  // the back (60 MiB) stays cached.
+  const auto before_cut = cpu_buffer_pool_stats();
   auto cut = at::empty({4 * kMiB / 4}, at::kFloat);
-  EXPECT_EQ(cpu_buffer_pool_stats().mapped, mapped);
+  EXPECT_EQ(cpu_buffer_pool_stats().mapped_bytes, before_cut.mapped_bytes);
+  EXPECT_EQ(cpu_buffer_pool_stats().assembled, before_cut.assembled + 1);
+  EXPECT_EQ(cpu_buffer_pool_stats().cached_bytes, static_cast<std::size_t>(60 * kMiB));
   cut.fill_(2.5);
   EXPECT_EQ(cut.sum().item<double>(), 2.5 * static_cast<double>(cut.numel()));
   cut.reset();
-  // Larger than anything cached: the cached buffer grows (its pages move, the tail is new).
-  const auto resized = cpu_buffer_pool_stats().resized;
+  // Larger than everything cached (60 + 4 MiB): both move in, only the last 32 MiB are fresh.
+  const auto before_grow = cpu_buffer_pool_stats();
   auto grown = at::empty({96 * kMiB / 4}, at::kFloat);
-  EXPECT_EQ(cpu_buffer_pool_stats().resized, resized + 1);
-  EXPECT_EQ(cpu_buffer_pool_stats().mapped, mapped);
+  const auto after_grow = cpu_buffer_pool_stats();
+  EXPECT_EQ(after_grow.assembled, before_grow.assembled + 1);
+  EXPECT_EQ(after_grow.mapped_bytes - before_grow.mapped_bytes, static_cast<std::size_t>(32 * kMiB));
+  EXPECT_EQ(after_grow.cached_bytes, 0u);
   grown.fill_(-1);
   EXPECT_EQ(grown.sum().item<double>(), -static_cast<double>(grown.numel()));
   expect_within_high_water(cpu_buffer_pool_stats());
+}
+
+TEST(CpuBufferPool, RepeatingAnAllocationPatternNeedsNoFreshMemory) {
+  // What a second sliding window does: the same requests in the same order. Sizes are far enough
+  // apart that none is served by another's buffer as it is, so each must be assembled from pieces
+  // of others, and pieces of pieces, after the first pass.
+  use_cpu_buffer_pool();
+  release_cpu_buffer_pool_cache();
+  const int64_t sizes[] = {24, 4, 60, 10, 24, 36, 4, 10};
+  auto pass = [&](uint8_t mark) {
+    std::vector<at::Tensor> live;
+    for (std::size_t step = 0; step < std::size(sizes); ++step) {
+      live.push_back(bytes(sizes[step] * kMiB + 123));
+      live.back().fill_(mark);
+      if (step % 3 == 2) live.erase(live.begin());  // free the oldest now and then
+    }
+    int64_t sum = 0, expected = 0;
+    for (const auto& t : live) sum += t.sum(at::kLong).item<int64_t>(), expected += t.numel() * mark;
+    EXPECT_EQ(sum, expected);
+  };
+  pass(1);
+  const auto first = cpu_buffer_pool_stats();
+  pass(2);
+  pass(3);
+  const auto third = cpu_buffer_pool_stats();
+  EXPECT_EQ(third.mapped_bytes, first.mapped_bytes);
+  EXPECT_GT(third.assembled, first.assembled);
+  EXPECT_EQ(third.high_water_bytes, first.high_water_bytes);
+  expect_within_high_water(third);
 }
 
 TEST(CpuBufferPool, NeverHoldsMoreThanTheHighWaterMark) {

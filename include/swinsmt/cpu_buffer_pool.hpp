@@ -7,10 +7,11 @@
 // 5.3 million page faults, about a quarter of the CPU time of a forward on 2 cores. The same shapes
 // come back in every block, so keeping the freed buffers removes nearly all of it.
 //
-// The pool never holds more memory than the program needed at its busiest moment so far: before
-// it maps a new buffer it unmaps cached ones until live + cached + new stays within the high-water
-// mark of live bytes (or live + new when that is higher). Peak RSS is therefore not raised by the
-// cache, only page-fault work is saved.
+// A request that no cached buffer fits is assembled from the pages of cached buffers: mremap moves
+// their page tables (huge pages stay huge, no data is copied) into one new range, and only what the
+// cache cannot cover is fresh memory. So the pool never holds more memory than the program needed
+// at its busiest moment so far (live + cached stays within the high-water mark of live bytes, or
+// live + new when that is higher): peak RSS is not raised by the cache, only page-fault work saved.
 //
 // Installing it is a process-wide choice (c10::SetCPUAllocator), so the library never does it on
 // its own: the swinsmt CLI and the benchmarks call use_cpu_buffer_pool(); applications may too.
@@ -24,9 +25,9 @@ struct CpuBufferPoolStats {
   std::size_t cached_bytes = 0;      ///< freed buffers kept for reuse
   std::size_t high_water_bytes = 0;  ///< most live pooled bytes at any time (the cache stays under it)
   std::size_t reused = 0;            ///< allocations served from the cache
-  std::size_t resized = 0;           ///< allocations served by cutting or growing a cached buffer
-  std::size_t mapped = 0;            ///< allocations that mapped fresh memory
-  std::size_t mapped_bytes = 0;      ///< bytes of those (each page faulted in once)
+  std::size_t assembled = 0;         ///< allocations served (at least in part) by moving cached pages
+  std::size_t mapped = 0;            ///< allocations that needed fresh memory
+  std::size_t mapped_bytes = 0;      ///< bytes of fresh memory (each page faulted in once)
   std::size_t unmapped = 0;          ///< buffers returned to the kernel (evicted or released)
 };
 
