@@ -43,3 +43,59 @@ TEST(WindowsTest, ShiftMaskHasOfficialStructure) {
   const auto unique = std::get<0>(at::_unique(mask));
   EXPECT_TRUE(unique.equal(at::tensor({-100.0f, 0.0f})));
 }
+
+namespace {
+
+// The official steps of a shifted-window block, one op each (SwinTransformerBlock.forward_part1).
+at::Tensor official_pad_shift_partition(const at::Tensor& x, const Size3& w, const Size3& s) {
+  const int64_t d = x.size(1), h = x.size(2), wd = x.size(3);
+  auto y = at::constant_pad_nd(
+      x, {0, 0, 0, (w[2] - wd % w[2]) % w[2], 0, (w[1] - h % w[1]) % w[1], 0, (w[0] - d % w[0]) % w[0]}, 0);
+  if (s[0] > 0 || s[1] > 0 || s[2] > 0) y = at::roll(y, {-s[0], -s[1], -s[2]}, {1, 2, 3});
+  return window_partition(y, w);
+}
+
+at::Tensor official_reverse_shift_crop(const at::Tensor& windows, const Size3& w, const Size3& s, int64_t b,
+                                       const Size3& dims) {
+  const Size3 padded{(dims[0] + w[0] - 1) / w[0] * w[0], (dims[1] + w[1] - 1) / w[1] * w[1],
+                     (dims[2] + w[2] - 1) / w[2] * w[2]};
+  auto y = window_reverse(windows, w, b, padded);
+  if (s[0] > 0 || s[1] > 0 || s[2] > 0) y = at::roll(y, {s[0], s[1], s[2]}, {1, 2, 3});
+  return y.narrow(1, 0, dims[0]).narrow(2, 0, dims[1]).narrow(3, 0, dims[2]).contiguous();
+}
+
+}  // namespace
+
+TEST(WindowsTest, OneCopyPartitionAndReverseEqualTheOfficialSteps) {
+  // Padding on some axes, shifts on some (a shrunk window drops its shift), batch 2, shift 0.
+  const std::vector<std::vector<int64_t>> shapes{// (B, D, H, W, C)
+                                                 {1, 16, 16, 16, 8},
+                                                 {2, 14, 9, 20, 3},
+                                                 {1, 4, 16, 8, 5},
+                                                 {1, 7, 7, 7, 2}};
+  const std::vector<std::pair<Size3, Size3>> geometries{
+      {{7, 7, 7}, {3, 3, 3}}, {{7, 7, 7}, {0, 0, 0}}, {{4, 7, 7}, {0, 3, 3}}, {{7, 7, 7}, {3, 0, 2}}};
+  for (std::size_t i = 0; i < shapes.size(); ++i) {
+    for (const auto& [window, shift] : geometries) {
+      const auto& shape = shapes[i];
+      for (const auto dtype : {at::kFloat, at::kDouble, at::kBFloat16}) {
+        SCOPED_TRACE(::testing::Message()
+                     << "shape " << at::IntArrayRef(shape) << " window " << window[0] << "," << window[1] << ","
+                     << window[2] << " shift " << shift[0] << "," << shift[1] << "," << shift[2] << " " << dtype);
+        // A transposed view: the copy must not assume a contiguous input.
+        auto x = at::randn({shape[0], shape[1], shape[2], shape[4], shape[3]}).to(dtype).transpose(3, 4);
+        const auto windows = pad_shift_partition(x, window, shift);
+        const auto expected = official_pad_shift_partition(x, window, shift);
+        ASSERT_EQ(windows.sizes(), expected.sizes());
+        EXPECT_TRUE(windows.equal(expected));
+        // Back from different values (as the attention output is), through a non-contiguous view.
+        const auto attended = (windows * 3 + 1).transpose(0, 1).contiguous().transpose(0, 1);
+        const Size3 dims{shape[1], shape[2], shape[3]};
+        const auto back = reverse_shift_crop(attended, window, shift, shape[0], dims);
+        EXPECT_TRUE(back.is_contiguous());
+        EXPECT_TRUE(back.equal(official_reverse_shift_crop(attended, window, shift, shape[0], dims)));
+        EXPECT_TRUE(reverse_shift_crop(windows, window, shift, shape[0], dims).equal(x));
+      }
+    }
+  }
+}

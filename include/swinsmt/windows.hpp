@@ -28,6 +28,15 @@ at::Tensor window_partition(const at::Tensor& x, const Size3& window);
 /// Inverse of window_partition: (B * nW, wd*wh*ww, C) -> (B, D, H, W, C).
 at::Tensor window_reverse(const at::Tensor& windows, const Size3& window, int64_t b, const Size3& dims);
 
+/// The official way into a shifted-window attention, in one copy instead of three: zero padding of
+/// D, H, W at the back up to multiples of `window`, torch.roll by -shift over D, H, W, then
+/// window_partition. (B, D, H, W, C) -> (B * nW, wd*wh*ww, C) over the padded stage.
+at::Tensor pad_shift_partition(const at::Tensor& x, const Size3& window, const Size3& shift);
+/// The way back, in one copy: window_reverse, torch.roll by +shift, and the crop of the padding.
+/// (B * nW, wd*wh*ww, C) -> contiguous (B, D, H, W, C) with D, H, W = `dims` (unpadded).
+at::Tensor reverse_shift_crop(const at::Tensor& windows, const Size3& window, const Size3& shift, int64_t b,
+                              const Size3& dims);
+
 /// Official compute_mask for a padded stage `dims`: region ids from Python slices
 /// (:-w), (-w:-s), (-s:) per axis, then 0 where two tokens of a window share a region and -100
 /// otherwise. Returns (nW, n, n) float32.
