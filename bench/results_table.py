@@ -16,8 +16,9 @@ for r in models:
     diff = f"{r['max_abs_diff_vs_reference']:.2g}" if r.get("max_abs_diff_vs_reference", -1) >= 0 else ""
     print(f"| {r['size']}^3 | {r['kernel']} | {first} | {r['seconds']:.1f} | {r['peak_rss_mb']:.0f} | {speed} | {vs_python} | {diff} |")
 print()
-print("| tokens N | dim | Soft MoE kernel | time (s) | peak RSS (MB) |")
-print("| --- | --- | --- | --- | --- |")
+print("| tokens N | dim | Soft MoE kernel | first call (s) | next call (s) | peak RSS (MB) |")
+print("| --- | --- | --- | --- | --- | --- |")
 for r in rows:
     if r["bench"] == "moe":
-        print(f"| {r['tokens']} | {r['dim']} | {r['kernel']} | {r['seconds']:.2f} | {r['peak_rss_mb']:.0f} |")
+        first = f"{r['first_seconds']:.2f}" if "first_seconds" in r else ""
+        print(f"| {r['tokens']} | {r['dim']} | {r['kernel']} | {first} | {r['seconds']:.2f} | {r['peak_rss_mb']:.0f} |")
