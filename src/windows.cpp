@@ -62,6 +62,7 @@ Size3 padded_dims(const Size3& dims, const Size3& window) {
 // it. Padding rows are zero on the way in and dropped on the way out.
 void copy_window_rows(const char* from, char* to, bool into_windows, int64_t b, const Size3& dims, const Size3& window,
                       const Size3& shift, std::size_t row_bytes) {
+  if (row_bytes == 0 || b == 0 || dims[0] == 0 || dims[1] == 0 || dims[2] == 0) return;  // nothing to copy
   const Size3 padded = padded_dims(dims, window);
   const Size3 count{padded[0] / window[0], padded[1] / window[1], padded[2] / window[2]};
   const int64_t per_batch = count[0] * count[1] * count[2], n = window[0] * window[1] * window[2];

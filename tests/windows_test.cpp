@@ -98,4 +98,8 @@ TEST(WindowsTest, OneCopyPartitionAndReverseEqualTheOfficialSteps) {
       }
     }
   }
+  // Nothing to copy: the shapes still come out right.
+  const auto empty = pad_shift_partition(at::empty({1, 5, 7, 7, 0}), {7, 7, 7}, {3, 3, 3});
+  EXPECT_EQ(empty.sizes(), at::IntArrayRef({1, 343, 0}));
+  EXPECT_EQ(reverse_shift_crop(empty, {7, 7, 7}, {3, 3, 3}, 1, {5, 7, 7}).sizes(), at::IntArrayRef({1, 5, 7, 7, 0}));
 }
