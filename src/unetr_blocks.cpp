@@ -3,6 +3,7 @@
 
 #include "autograd_guard.hpp"
 #include "cpu_matmul.hpp"
+#include "instance_norm_cpu.hpp"
 #include "winograd_conv3d.hpp"
 
 #include <ATen/ATen.h>
@@ -19,7 +20,20 @@ constexpr double kNormEps = 1e-5;     // torch.nn.InstanceNorm3d default
 constexpr int64_t kSlabBytes = 64ll << 20;
 }  // namespace
 
+namespace {
+
+// instance_norm_ followed by leaky ReLU; fused into two passes over memory where the CPU kernel
+// applies (src/instance_norm_cpu.hpp).
+void instance_norm_leaky_relu_(torch::Tensor& x) {
+  if (detail::instance_norm_cpu_applies(x)) return detail::instance_norm_cpu_(x, kNormEps, kLeakySlope);
+  instance_norm_(x);
+  at::leaky_relu_(x, kLeakySlope);
+}
+
+}  // namespace
+
 void instance_norm_(torch::Tensor& x) {
+  if (detail::instance_norm_cpu_applies(x)) return detail::instance_norm_cpu_(x, kNormEps, std::nullopt);
   // In place, so the largest decoder stage does not hold two full-resolution maps at once.
   // Instance norm of (B, C, ...) is batch norm of (1, B*C, ...): batch_norm_update_stats gives the
   // per-(sample, channel) mean and biased variance with the same kernel InstanceNorm3d uses.
@@ -157,8 +171,7 @@ torch::Tensor UnetResBlockImpl::forward_concatenated(std::vector<torch::Tensor> 
     parts.assign(1, std::move(whole));
   }
   auto out = conv1->forward_concatenated(parts);
-  instance_norm_(out);
-  at::leaky_relu_(out, kLeakySlope);
+  instance_norm_leaky_relu_(out);
   out = conv2(out);
   instance_norm_(out);
   if (conv3) {
