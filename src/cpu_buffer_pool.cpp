@@ -192,25 +192,25 @@ class BufferPool {
     }
     Buffer source = take(pick);
     unpoison(source.data, source.bytes);  // these addresses are unmapped or handed on below
-    std::size_t moved = 0, offset = 0, segment = 0;
+    // `moved` bytes have left the front of the source, so the source's remainder starts there too.
+    std::size_t moved = 0, segment = 0;
     for (; segment < source.segments.size() && moved < wanted; ++segment) {
       const std::size_t length = source.segments[segment];
       const std::size_t part = std::min(length, wanted - moved);
-      char* from = source.data + offset;
+      char* from = source.data + moved;
       if (mremap(from, part, part, MREMAP_MAYMOVE | MREMAP_FIXED, to + moved) == MAP_FAILED) {
-        unmap(from, source.bytes - offset);  // drop what is left of the source
+        unmap(from, source.bytes - moved);  // drop what is left of the source
         ++stats_.unmapped;
         return moved;
       }
       into.segments.push_back(part);
       moved += part;
-      offset += part;
-      if (part < length) {  // the segment's back stays cached, at source.data + offset
+      if (part < length) {  // the segment's back stays cached, at source.data + moved
         source.segments[segment] -= part;
         break;
       }
     }
-    Buffer rest{source.data + offset, source.bytes - offset, {}};
+    Buffer rest{source.data + moved, source.bytes - moved, {}};
     rest.segments.assign(source.segments.begin() + static_cast<std::ptrdiff_t>(segment), source.segments.end());
     if (rest.bytes > 0) {
       poison(rest.data, rest.bytes);

@@ -18,9 +18,6 @@ constexpr double kNormEps = 1e-5;     // torch.nn.InstanceNorm3d default
 // On CPU, convolutions over maps larger than this run slab by slab along D: oneDNN otherwise keeps
 // reordered copies of the whole input and output (several 400 MB maps at 128^3, feature 48).
 constexpr int64_t kSlabBytes = 64ll << 20;
-}  // namespace
-
-namespace {
 
 // instance_norm_ followed by leaky ReLU; fused into two passes over memory where the CPU kernel
 // applies (src/instance_norm_cpu.hpp).

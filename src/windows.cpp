@@ -160,10 +160,7 @@ at::Tensor compute_shift_mask(const Size3& dims, const Size3& window, const Size
 std::optional<at::Tensor> stage_shift_mask(const Size3& stage, const Size3& window, c10::Device device) {
   const auto geo = window_geometry(stage, window, {window[0] / 2, window[1] / 2, window[2] / 2});
   if (!geo.shifted()) return std::nullopt;
-  const auto round_up = [](int64_t v, int64_t m) { return (v + m - 1) / m * m; };
-  return compute_shift_mask(
-      {round_up(stage[0], geo.window[0]), round_up(stage[1], geo.window[1]), round_up(stage[2], geo.window[2])},
-      geo.window, geo.shift, device);
+  return compute_shift_mask(padded_dims(stage, geo.window), geo.window, geo.shift, device);
 }
 
 at::Tensor relative_position_index(const Size3& w) {
