@@ -189,7 +189,7 @@ int main(int argc, char** argv) {
   try {
     const int threads = std::stoi(arg(argc, argv, "--threads", std::to_string(std::thread::hardware_concurrency())));
     at::set_num_threads(threads);
-    // The CPU allocator the CLI uses (swinsmt/cpu_buffer_pool.hpp); --allocator default measures without it.
+    // The CPU allocator the CLI uses (swinsmt/kernels/cpu_buffer_pool.hpp); --allocator default measures without it.
     const auto allocator = arg(argc, argv, "--allocator", "pool");
     if (allocator == "pool") {
       swinsmt::use_cpu_buffer_pool();

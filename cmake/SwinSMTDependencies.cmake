@@ -18,10 +18,10 @@ find_package(nlohmann_json 3 REQUIRED)
 # zlib: deflated entries and CRC-32 checks in the checkpoint ZIP reader.
 find_package(ZLIB REQUIRED)
 
-# Tests, tools and examples reuse the library's precompiled header. The library is compiled with
+# The full library, tests, tools and examples reuse the core library's precompiled header. The library is compiled with
 # -fPIC; GCC refuses a PCH built with other PIC/PIE settings, so the reusing targets use -fPIC too.
 function(swinsmt_reuse_pch target)
-  target_precompile_headers(${target} REUSE_FROM swinsmt)
+  target_precompile_headers(${target} REUSE_FROM swinsmt_core)
   target_compile_options(${target} PRIVATE $<$<CXX_COMPILER_ID:GNU,Clang>:-fPIC>)
 endfunction()
 # Image I/O (private to the library).
@@ -47,7 +47,7 @@ target_link_libraries(swinsmt_gdcm INTERFACE "${GDCM_MSFF_LIBRARY}" "${GDCM_DSED
 # PNG previews.
 find_package(PNG REQUIRED)
 
-# oneDNN (optional): its sgemm runs the Soft MoE products (src/cpu_matmul.hpp). Debian's LibTorch
+# oneDNN (optional): its sgemm runs the Soft MoE products (src/kernels/cpu_matmul.hpp). Debian's LibTorch
 # links libdnnl.so.2 already; libdnnl-dev adds the header. LibTorch 2.x wheels bundle oneDNN
 # without its header, so there the products go through ATen.
 option(SWINSMT_WITH_DNNL "Use oneDNN's sgemm for the Soft MoE products when libdnnl-dev is found" ON)

@@ -8,10 +8,10 @@
 #include "checkpoint/reader.hpp"
 #include "checkpoint/torch_file.hpp"
 
+#include <swinsmt/checkpoint/safetensors.hpp>
 #include <swinsmt/error.hpp>
 #include <swinsmt/io/dicom.hpp>
 #include <swinsmt/io/nifti.hpp>
-#include <swinsmt/safetensors.hpp>
 
 #include <unistd.h>
 

@@ -2,6 +2,7 @@
 // the authors' Fabric checkpoint, the CLI commands on them, and hostile files (truncated, corrupted,
 // code-executing, lying about sizes, deeply nested), which must give swinsmt::Error and nothing worse.
 // Files: tests/data/checkpoints (fixtures, and cases made by tools/make_checkpoint_cases.py).
+#include "common/file_io.hpp"
 #include "fixtures.hpp"
 #include "test_paths.hpp"
 #include "test_support.hpp"
@@ -9,12 +10,11 @@
 #include "checkpoint/pickle.hpp"
 #include "checkpoint/reader.hpp"
 
-#include <swinsmt/checkpoint.hpp>
-#include <swinsmt/config_inference.hpp>
+#include <swinsmt/checkpoint/checkpoint.hpp>
+#include <swinsmt/checkpoint/config_inference.hpp>
+#include <swinsmt/checkpoint/load.hpp>
+#include <swinsmt/checkpoint/safetensors.hpp>
 #include <swinsmt/error.hpp>
-#include <swinsmt/file_io.hpp>
-#include <swinsmt/load.hpp>
-#include <swinsmt/safetensors.hpp>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

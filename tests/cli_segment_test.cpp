@@ -5,7 +5,7 @@
 
 #include <swinsmt/io/dicom.hpp>
 #include <swinsmt/io/nifti.hpp>
-#include <swinsmt/labels.hpp>
+#include <swinsmt/pipeline/labels.hpp>
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>

@@ -3,7 +3,7 @@
 #include "test_paths.hpp"
 #include "test_support.hpp"
 
-#include <swinsmt/safetensors.hpp>
+#include <swinsmt/checkpoint/safetensors.hpp>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

@@ -2,7 +2,7 @@
 // at its busiest, and the whole model still matches the official tensors on reused (poisoned) memory.
 #include "fixtures.hpp"
 
-#include <swinsmt/cpu_buffer_pool.hpp>
+#include <swinsmt/kernels/cpu_buffer_pool.hpp>
 
 #include <ATen/ATen.h>
 #include <c10/core/CPUAllocator.h>

@@ -6,7 +6,7 @@
 #include <swinsmt/error.hpp>
 #include <swinsmt/io/dicom.hpp>
 #include <swinsmt/io/nifti.hpp>
-#include <swinsmt/preprocess.hpp>
+#include <swinsmt/pipeline/preprocess.hpp>
 
 #include <ATen/ATen.h>
 #include <gdcmAttribute.h>

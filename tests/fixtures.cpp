@@ -2,8 +2,8 @@
 
 #include "test_paths.hpp"
 
-#include <swinsmt/checkpoint.hpp>
-#include <swinsmt/state_dict.hpp>
+#include <swinsmt/checkpoint/checkpoint.hpp>
+#include <swinsmt/checkpoint/state_dict.hpp>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

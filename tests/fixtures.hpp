@@ -2,8 +2,8 @@
 // Access to the official reference tensors in tests/data (copied from ../shared/fixtures by
 // tools/make_test_data.py) and the comparison every parity test uses.
 
-#include <swinsmt/safetensors.hpp>
-#include <swinsmt/swinsmt_model.hpp>
+#include <swinsmt/checkpoint/safetensors.hpp>
+#include <swinsmt/nn/swinsmt_model.hpp>
 
 #include <map>
 #include <string>

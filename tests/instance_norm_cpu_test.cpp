@@ -1,8 +1,8 @@
 // The fused instance norm (+ leaky ReLU) of the UNETR conv blocks against float64 and against the
 // ATen op the official InstanceNorm3d runs.
-#include <swinsmt/unetr_blocks.hpp>
+#include <swinsmt/nn/unetr_blocks.hpp>
 
-#include "instance_norm_cpu.hpp"
+#include "kernels/instance_norm_cpu.hpp"
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>

@@ -1,6 +1,6 @@
 // The fused CPU kernels (Soft MoE softmaxes, window attention, Winograd convolution) run on every
 // intra-op thread.
-#include "kernel_parallelism.hpp"
+#include "kernels/kernel_parallelism.hpp"
 
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>

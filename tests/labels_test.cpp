@@ -2,7 +2,7 @@
 #include "test_support.hpp"
 
 #include <swinsmt/error.hpp>
-#include <swinsmt/labels.hpp>
+#include <swinsmt/pipeline/labels.hpp>
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
 // Submodule parity against the official implementation's recorded inputs and outputs.
 #include "fixtures.hpp"
 
-#include <swinsmt/soft_moe.hpp>
-#include <swinsmt/swinsmt_model.hpp>
+#include <swinsmt/nn/soft_moe.hpp>
+#include <swinsmt/nn/swinsmt_model.hpp>
 
 #include <c10/core/InferenceMode.h>
 #include <gtest/gtest.h>
@@ -61,10 +61,10 @@ TEST_F(SmtLayers, WindowAttention) {
   const std::string p = "swinViT.layers1.0.blocks.0.attn";
   auto& attention = module<WindowAttentionImpl>(p);
   for (bool fused : {true, false}) {  // the fused CPU kernel (where built) and the ATen op sequence
-    attention.use_fused_cpu = fused;
+    attention.options.fused_cpu(fused);
     expect_close(p + (fused ? " (fused)" : " (ATen)"), attention.forward(in(p), std::nullopt), out(p));
   }
-  attention.use_fused_cpu = true;
+  attention.options.fused_cpu(true);
 }
 
 TEST_F(SmtLayers, SwinBlockUnshifted) {
@@ -76,11 +76,11 @@ TEST_F(SmtLayers, SwinBlockShifted) {
   const std::string p = "swinViT.layers1.0.blocks.1";
   auto& attention = module<WindowAttentionImpl>(p + ".attn");
   for (bool fused : {true, false}) {  // shift mask through both attention paths
-    attention.use_fused_cpu = fused;
+    attention.options.fused_cpu(fused);
     expect_close(p + (fused ? " (fused)" : " (ATen)"), module<SwinBlockImpl>(p).forward(in(p), stage_mask(in(p))),
                  out(p));
   }
-  attention.use_fused_cpu = true;
+  attention.options.fused_cpu(true);
 }
 
 TEST_F(SmtLayers, SwinBlockShiftedWithSoftMoE) {
@@ -120,7 +120,7 @@ TEST(MergingV2Layers, PatchMergingV2) {
   const std::string p = "swinViT.layers1.0.downsample";
   auto* merging = (*model->named_modules().find(p))->as<PatchMergingImpl>();
   ASSERT_NE(merging, nullptr);
-  EXPECT_EQ(merging->version, Merging::v2);
+  EXPECT_EQ(merging->options.version(), Merging::v2);
   expect_close(p, merging->forward(io.at(p + ".in0")), io.at(p + ".out"));
 }
 

@@ -1,9 +1,9 @@
 // Whole-model parity and state-dict layout against the official implementation.
 #include "fixtures.hpp"
 
-#include <swinsmt/config_inference.hpp>
+#include <swinsmt/checkpoint/config_inference.hpp>
+#include <swinsmt/checkpoint/state_dict.hpp>
 #include <swinsmt/error.hpp>
-#include <swinsmt/state_dict.hpp>
 
 #include <c10/core/InferenceMode.h>
 #include <gtest/gtest.h>

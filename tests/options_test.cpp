@@ -1,5 +1,5 @@
 #include <swinsmt/error.hpp>
-#include <swinsmt/swinsmt_model.hpp>
+#include <swinsmt/nn/swinsmt_model.hpp>
 
 #include <gtest/gtest.h>
 

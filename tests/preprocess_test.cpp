@@ -4,7 +4,7 @@
 
 #include <swinsmt/error.hpp>
 #include <swinsmt/io/volume.hpp>
-#include <swinsmt/preprocess.hpp>
+#include <swinsmt/pipeline/preprocess.hpp>
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>

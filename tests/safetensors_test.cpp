@@ -1,8 +1,8 @@
+#include "common/file_io.hpp"
 #include "fixtures.hpp"
 
+#include <swinsmt/checkpoint/safetensors.hpp>
 #include <swinsmt/error.hpp>
-#include <swinsmt/file_io.hpp>
-#include <swinsmt/safetensors.hpp>
 
 #include <gtest/gtest.h>
 

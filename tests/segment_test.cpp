@@ -6,7 +6,7 @@
 
 #include <swinsmt/error.hpp>
 #include <swinsmt/io/nifti.hpp>
-#include <swinsmt/segment.hpp>
+#include <swinsmt/pipeline/segment.hpp>
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>

@@ -3,7 +3,7 @@
 #include "fixtures.hpp"
 
 #include <swinsmt/error.hpp>
-#include <swinsmt/sliding_window.hpp>
+#include <swinsmt/pipeline/sliding_window.hpp>
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>

@@ -1,9 +1,9 @@
 // The chunked Soft MoE kernel computes the same function as the official op sequence.
 #include "fixtures.hpp"
-#include "soft_moe_block_softmax.hpp"
+#include "kernels/soft_moe_block_softmax.hpp"
 
 #include <swinsmt/error.hpp>
-#include <swinsmt/soft_moe.hpp>
+#include <swinsmt/nn/soft_moe.hpp>
 
 #include <c10/core/InferenceMode.h>
 #include <gtest/gtest.h>

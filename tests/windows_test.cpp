@@ -1,7 +1,7 @@
 #include "fixtures.hpp"
 
-#include <swinsmt/checkpoint.hpp>
-#include <swinsmt/windows.hpp>
+#include <swinsmt/checkpoint/checkpoint.hpp>
+#include <swinsmt/nn/windows.hpp>
 
 #include <gtest/gtest.h>
 

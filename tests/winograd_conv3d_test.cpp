@@ -1,11 +1,11 @@
 // The Winograd F(2x2x2, 3x3x3) convolution against ATen's direct conv3d computed in double, on
 // shapes that exercise its tiling (partial row blocks, single-tile rows, batches, parts). The whole
 // model's fixtures (model_test.cpp) check it against the official implementation as well.
-#include "winograd_conv3d.hpp"
-#include "cpu_matmul.hpp"
+#include "kernels/winograd_conv3d.hpp"
+#include "kernels/cpu_matmul.hpp"
 
 #include <swinsmt/error.hpp>
-#include <swinsmt/unetr_blocks.hpp>
+#include <swinsmt/nn/unetr_blocks.hpp>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>

@@ -5,7 +5,7 @@
 # libgdcm-dev (GDCM) reads DICOM series: one ImageReader decodes every common transfer syntax
 # (JPEG, JPEG-LS, JPEG 2000, RLE) without the per-codec setup DCMTK needs.
 # libdnnl-dev: the header of the oneDNN that Debian's LibTorch already links; its sgemm runs the
-# Soft MoE products (src/cpu_matmul.hpp).
+# Soft MoE products (src/kernels/cpu_matmul.hpp).
 # clang-14 and libclang-rt-14-dev: the ASan/UBSan build and the libFuzzer targets
 # (tools/run-sanitizers.sh); GCC has no libFuzzer.
 set -euo pipefail

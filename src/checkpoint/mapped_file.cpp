@@ -1,7 +1,8 @@
 #include "mapped_file.hpp"
 
+#include "common/file_io.hpp"
+
 #include <swinsmt/error.hpp>
-#include <swinsmt/file_io.hpp>
 
 #include <fcntl.h>
 #include <sys/mman.h>

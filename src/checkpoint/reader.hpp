@@ -1,7 +1,7 @@
 #pragma once
 // read_checkpoint on bytes already in memory (the tests feed it truncated and corrupted copies).
 
-#include <swinsmt/checkpoint.hpp>
+#include <swinsmt/checkpoint/checkpoint.hpp>
 
 #include <cstdint>
 #include <string>

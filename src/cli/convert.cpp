@@ -3,11 +3,12 @@
 // self-describing and loads without Python or pickle).
 
 #include "commands.hpp"
+#include "common/file_io.hpp"
 
-#include <swinsmt/checkpoint.hpp>
-#include <swinsmt/config_inference.hpp>
+#include <swinsmt/checkpoint/checkpoint.hpp>
+#include <swinsmt/checkpoint/config_inference.hpp>
+#include <swinsmt/checkpoint/safetensors.hpp>
 #include <swinsmt/error.hpp>
-#include <swinsmt/safetensors.hpp>
 
 #include <iostream>
 
@@ -15,17 +16,16 @@ namespace swinsmt::cli {
 namespace {
 
 struct ConvertArgs {
-  std::string checkpoint, output, merging = "merging";
-  bool overwrite = false, no_normalize = false;
+  std::string checkpoint, output;
+  ModelArgs model;
+  bool overwrite = false;
 };
 
 void run_convert(const ConvertArgs& args) {
   check_writable_output(args.output, args.overwrite);
   const auto ckpt = read_checkpoint(args.checkpoint);
   Metadata metadata{{"format", "pt"}};
-  ConfigOverrides overrides;
-  overrides.downsample = parse_merging(args.merging);
-  overrides.normalize = !args.no_normalize;
+  const ConfigOverrides overrides = args.model.overrides();
   std::string config_note;
   try {
     const auto config = infer_options(ckpt.state, overrides, args.checkpoint);
@@ -52,11 +52,7 @@ void add_convert_command(CLI::App& app) {
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("output", args->output, "safetensors file to write")->required();
-  cmd->add_option("--merging", args->merging,
-                  "Patch merging version the weights were trained with (recorded in the config)")
-      ->check(CLI::IsMember({"merging", "mergingv2"}))
-      ->capture_default_str();
-  cmd->add_flag("--no-normalize", args->no_normalize, "Model was built with normalize=False (recorded in the config)");
+  add_configuration_options(*cmd, args->model);  // recorded in the config metadata
   cmd->add_flag("--overwrite", args->overwrite, "Replace the output file if it exists");
   cmd->callback([args] { run_convert(*args); });
 }

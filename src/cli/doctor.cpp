@@ -2,7 +2,7 @@
 
 #include "commands.hpp"
 
-#include <swinsmt/runtime_info.hpp>
+#include <swinsmt/kernels/runtime_info.hpp>
 
 #include <iostream>
 

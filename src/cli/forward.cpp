@@ -1,10 +1,11 @@
 // `swinsmt forward`: runs the network on the tensor named "input" of a safetensors file.
 
 #include "commands.hpp"
+#include "common/file_io.hpp"
 
+#include <swinsmt/checkpoint/load.hpp>
+#include <swinsmt/checkpoint/safetensors.hpp>
 #include <swinsmt/error.hpp>
-#include <swinsmt/load.hpp>
-#include <swinsmt/safetensors.hpp>
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
@@ -15,8 +16,9 @@ namespace swinsmt::cli {
 namespace {
 
 struct ForwardArgs {
-  std::string weights, input, output, merging = "merging", device = "cpu", dtype = "float32";
-  bool hidden = false, no_normalize = false, overwrite = false;
+  std::string weights, input, output;
+  ModelArgs model;
+  bool hidden = false, overwrite = false;
   int threads = 0;
 };
 
@@ -25,11 +27,7 @@ void run_forward(const ForwardArgs& args) {
   // weights file or device is reported even when the input is wrong too.
   check_writable_output(args.output, args.overwrite);
   set_threads(args.threads);
-  LoadOptions options;
-  options.config.downsample = parse_merging(args.merging);
-  options.config.normalize = !args.no_normalize;
-  options.device = parse_device(args.device);
-  options.dtype = parse_dtype(args.dtype);
+  const LoadOptions options = args.model.load_options();
   auto inputs = read_safetensors(args.input);
   auto loaded = load(args.weights, options);
 
@@ -69,14 +67,8 @@ void add_forward_command(CLI::App& app) {
                   "safetensors file to write (\"output\", and \"hidden.0..4\" with --hidden)")
       ->required();
   cmd->add_flag("--hidden", args->hidden, "Also write the five Swin encoder outputs hidden.0..4");
-  cmd->add_option("--merging", args->merging, "Patch merging version the weights were trained with")
-      ->check(CLI::IsMember({"merging", "mergingv2"}))
-      ->capture_default_str();
-  cmd->add_flag("--no-normalize", args->no_normalize, "Model was built with normalize=False");
-  cmd->add_option("--device", args->device, "cpu, cuda or cuda:N")->capture_default_str();
-  cmd->add_option("--dtype", args->dtype, "float32, float16 or bfloat16")
-      ->check(CLI::IsMember({"float32", "float16", "bfloat16"}))
-      ->capture_default_str();
+  add_configuration_options(*cmd, args->model);
+  add_device_options(*cmd, args->model);
   cmd->add_flag("--overwrite", args->overwrite, "Replace the output file if it exists");
   cmd->add_option("--threads", args->threads, "CPU threads (default: all hardware threads)");
   cmd->callback([args] { run_forward(*args); });

@@ -3,9 +3,10 @@
 // other top-level entries (step, epoch, optimizer, ...).
 
 #include "commands.hpp"
+#include "common/strings.hpp"
 
-#include <swinsmt/checkpoint.hpp>
-#include <swinsmt/config_inference.hpp>
+#include <swinsmt/checkpoint/checkpoint.hpp>
+#include <swinsmt/checkpoint/config_inference.hpp>
 #include <swinsmt/error.hpp>
 
 #include <ATen/ATen.h>
@@ -18,13 +19,12 @@ namespace swinsmt::cli {
 namespace {
 
 struct InspectArgs {
-  std::string checkpoint, merging = "merging";
-  bool json = false, no_normalize = false;
+  std::string checkpoint;
+  ModelArgs model;
+  bool json = false;
 };
 
-bool ends_with(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
+using detail::ends_with;
 
 // Learnable values: floating-point tensors, without the derived relative_position_index buffers.
 int64_t parameter_count(const StateDict& state) {
@@ -47,9 +47,7 @@ std::string grouped(int64_t n) {
 void run_inspect(const InspectArgs& args) {
   const auto ckpt = read_checkpoint(args.checkpoint);
   const auto& info = ckpt.info;
-  ConfigOverrides overrides;
-  overrides.downsample = parse_merging(args.merging);
-  overrides.normalize = !args.no_normalize;
+  const ConfigOverrides overrides = args.model.overrides();
   std::optional<SwinSMTOptions> config;
   std::string config_error;
   try {
@@ -113,10 +111,7 @@ void add_inspect_command(CLI::App& app) {
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_flag("--json", args->json, "Print one JSON object instead of text");
-  cmd->add_option("--merging", args->merging, "Patch merging version to report (not visible in the weights)")
-      ->check(CLI::IsMember({"merging", "mergingv2"}))
-      ->capture_default_str();
-  cmd->add_flag("--no-normalize", args->no_normalize, "Report normalize=False (not visible in the weights)");
+  add_configuration_options(*cmd, args->model);  // reported as given
   cmd->callback([args] { run_inspect(*args); });
 }
 

@@ -2,52 +2,18 @@
 
 #include "commands.hpp"
 
-#include <swinsmt/cpu_buffer_pool.hpp>
 #include <swinsmt/error.hpp>
-#include <swinsmt/options.hpp>
+#include <swinsmt/kernels/cpu_buffer_pool.hpp>
 #include <swinsmt/version.hpp>
-
-#include <ATen/Parallel.h>
 
 #include <c10/util/Exception.h>
 
 #include <unistd.h>
-#include <filesystem>
 
 #include <cstdlib>
 #include <iostream>
 #include <string>
-#include <thread>
 #include <utility>
-
-namespace swinsmt::cli {
-
-void check_writable_output(const std::string& path, bool overwrite) {
-  if (std::filesystem::exists(path) && !overwrite)
-    throw Error(path + " already exists; pass --overwrite to replace it");
-}
-
-void set_threads(int requested) {
-  const int hardware = static_cast<int>(std::thread::hardware_concurrency());
-  at::set_num_threads(requested > 0 ? requested : std::max(1, hardware));
-}
-
-nlohmann::json config_json(const SwinSMTOptions& o) {
-  return {{"img_size", o.img_size()},
-          {"in_channels", o.in_channels()},
-          {"out_channels", o.out_channels()},
-          {"feature_size", o.feature_size()},
-          {"depths", o.depths()},
-          {"num_heads", o.num_heads()},
-          {"use_v2", o.use_v2()},
-          {"use_moe", o.use_moe()},
-          {"num_experts", o.num_experts()},
-          {"num_layers_with_moe", o.num_layers_with_moe()},
-          {"downsample", merging_name(o.downsample())},
-          {"normalize", o.normalize()}};
-}
-
-}  // namespace swinsmt::cli
 
 namespace {
 
@@ -102,7 +68,7 @@ void prefer_sleeping_thread_pools(char** argv) {
 int main(int argc, char** argv) {
   prefer_sleeping_thread_pools(argv);
   // Keep freed activations for the next layer and window instead of faulting fresh pages in for
-  // each (swinsmt/cpu_buffer_pool.hpp); SWINSMT_CPU_BUFFER_POOL=0 keeps LibTorch's allocator.
+  // each (swinsmt/kernels/cpu_buffer_pool.hpp); SWINSMT_CPU_BUFFER_POOL=0 keeps LibTorch's allocator.
   const char* pool = std::getenv("SWINSMT_CPU_BUFFER_POOL");
   if (pool == nullptr || std::string(pool) != "0") swinsmt::use_cpu_buffer_pool();
   // Building the CLI11 app can throw too (bad_alloc): no exception leaves main.

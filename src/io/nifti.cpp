@@ -3,8 +3,10 @@
 // never leaves a file that looks complete (nifti_image_write would write in place).
 #include <swinsmt/io/nifti.hpp>
 
+#include "common/file_io.hpp"
+#include "common/strings.hpp"
+
 #include <swinsmt/error.hpp>
-#include <swinsmt/file_io.hpp>
 
 #include <ATen/ATen.h>
 #include <nifti2_io.h>
@@ -21,9 +23,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
+using detail::ends_with;
 
 /// Reads the first bytes of a file, gunzipping transparently (zlib's gzread passes plain files through).
 std::vector<unsigned char> read_prefix(const std::string& path, size_t count) {

@@ -1,0 +1,42 @@
+#pragma once
+// One call from a checkpoint file to a ready model: read the file, infer the configuration from
+// the tensors, build SwinSMT, load the weights strictly, move it to the device, eval mode.
+
+#include <swinsmt/checkpoint/checkpoint.hpp>
+#include <swinsmt/checkpoint/config_inference.hpp>
+#include <swinsmt/nn/swinsmt_model.hpp>
+
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
+
+namespace swinsmt {
+
+struct LoadOptions {
+  ConfigOverrides config;  ///< merging version, normalize, and checks
+  bool strict = true;      ///< every model key must be present with its shape
+  c10::Device device = c10::Device(c10::kCPU);
+  c10::ScalarType dtype = c10::kFloat;  ///< parameter dtype (float32, float16, bfloat16)
+};
+
+struct LoadedModel {
+  SwinSMT model{nullptr};  ///< in eval mode on the requested device
+  SwinSMTOptions config;   ///< the configuration used
+  CheckpointInfo info;     ///< what the file held
+  LoadReport report;       ///< keys skipped in non-strict mode
+};
+
+/// Reads `path` (any format read_checkpoint accepts) into a ready model. Throws swinsmt::Error.
+LoadedModel load(const std::string& path, const LoadOptions& options = {});
+
+/// Moves a module to `device` and casts its floating-point parameters and buffers to `dtype`;
+/// integer buffers (relative_position_index) keep their dtype.
+void move_module(torch::nn::Module& module, c10::Device device, c10::ScalarType dtype);
+
+/// Parses a device string ("cpu", "cuda", "cuda:1"); throws swinsmt::Error if it is malformed or
+/// CUDA is not available in this build / on this machine.
+c10::Device parse_device(const std::string& name);
+
+/// Parses "float32" | "float16" | "bfloat16" (also "fp32", "fp16", "bf16").
+c10::ScalarType parse_dtype(const std::string& name);
+
+}  // namespace swinsmt

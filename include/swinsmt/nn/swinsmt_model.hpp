@@ -1,0 +1,59 @@
+#pragma once
+// The Swin SMT network (official `SwinSMT`): Swin encoder + UNETR convolutional encoder/decoder.
+// named_parameters() + named_buffers() equal the official state_dict keys, shapes and dtypes.
+
+#include <swinsmt/nn/options.hpp>
+#include <swinsmt/nn/swin_transformer.hpp>
+#include <swinsmt/nn/unetr_blocks.hpp>
+
+#include <torch/nn/cloneable.h>
+
+#include <vector>
+
+namespace swinsmt {
+
+/// What a forward pass returns when the hidden states are asked for too.
+struct ForwardResult {
+  torch::Tensor logits;               ///< (B, out_channels, D, H, W)
+  std::vector<torch::Tensor> hidden;  ///< the five swinViT outputs (after proj_out)
+};
+
+/// Inference only: forward() in eval() mode runs without autograd (under torch::NoGradGuard, so its
+/// outputs are ordinary tensors the caller may modify in place); in train() mode it throws
+/// swinsmt::Error ("swinsmt is inference-only: ...") where autograd would record or a dropout rate
+/// is set, since neither gradients nor dropout are implemented.
+class SwinSMTImpl : public torch::nn::Cloneable<SwinSMTImpl> {
+ public:
+  /// Builds the network with freshly initialised float32 CPU parameters. Throws swinsmt::Error
+  /// for invalid options (see validate() in options.hpp).
+  explicit SwinSMTImpl(SwinSMTOptions options);
+  /// (Re)creates every submodule from `options` with fresh parameters; the constructor calls it,
+  /// and it may be called again.
+  void reset() override;
+  void pretty_print(std::ostream& stream) const override;
+
+  /// x: (B, in_channels, D, H, W) float, each spatial size >= 64 and divisible by 32.
+  /// Returns logits (B, out_channels, D, H, W). Throws swinsmt::Error on a wrong shape.
+  torch::Tensor forward(const torch::Tensor& x);
+  /// Same, also returning hidden.0..4: (B, feature_size * 2^i, D / 2^(i+1), H / 2^(i+1), W / 2^(i+1))
+  /// for i = 0..4, in the dtype of the model.
+  ForwardResult forward_with_hidden(const torch::Tensor& x);
+
+  /// Selects the Soft MoE kernel of every MoE layer (the default is MoeKernel::chunked).
+  void set_moe_kernel(MoeKernel kernel);
+
+  SwinSMTOptions options;
+  SwinTransformer swinViT{nullptr};
+  UnetrBasicBlock encoder1{nullptr}, encoder2{nullptr}, encoder3{nullptr}, encoder4{nullptr}, encoder10{nullptr};
+  UnetrUpBlock decoder5{nullptr}, decoder4{nullptr}, decoder3{nullptr}, decoder2{nullptr}, decoder1{nullptr};
+  UnetOutBlock out{nullptr};
+
+ private:
+  ForwardResult run(const torch::Tensor& x, bool keep_hidden);
+};
+TORCH_MODULE(SwinSMT);
+
+/// Number of parameters (not buffers), like sum(p.numel() for p in model.parameters()).
+int64_t parameter_count(const torch::nn::Module& module);
+
+}  // namespace swinsmt

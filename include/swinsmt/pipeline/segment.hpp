@@ -1,0 +1,75 @@
+#pragma once
+// The whole segmentation pipeline on one CT: orientation to RAS, optional resampling, HU window,
+// sliding-window inference, argmax, and back to the input grid.
+
+#include <swinsmt/checkpoint/load.hpp>
+#include <swinsmt/io/volume.hpp>
+#include <swinsmt/pipeline/preprocess.hpp>
+#include <swinsmt/pipeline/sliding_window.hpp>
+
+#include <c10/util/Optional.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace swinsmt {
+
+/// Where the logits of the whole volume (out_channels x voxels x 4 bytes) are accumulated.
+enum class AccumulateOn {
+  automatic,  ///< the compute device when they take at most 4 GiB there, else the CPU
+  cpu,
+  device,  ///< the compute device
+};
+
+struct SegmentOptions {
+  /// Window size (each >= 64 and divisible by 32: the network's five stride-2 stages).
+  std::vector<int64_t> roi_size{128, 128, 128};
+  double overlap = 0.5;
+  BlendMode blend = BlendMode::gaussian;
+  int64_t sw_batch_size = 1;
+  /// Isotropic model spacing in mm; nullopt keeps the input grid ("--spacing native").
+  c10::optional<double> spacing = 1.5;
+  /// HU window mapped to [0, 1] (clipped outside).
+  double hu_min = -1024, hu_max = 1024;
+  AccumulateOn accumulate = AccumulateOn::automatic;
+};
+
+/// A label map and what was done to get it.
+struct Segmentation {
+  /// (i, j, k) uint8 on the CPU, in the input grid: 0 background, 1..out_channels-1 structures.
+  at::Tensor labels;
+  std::string input_axis_codes;         ///< orientation of the input ("RAS", "LAS", ...)
+  std::array<int64_t, 3> model_grid{};  ///< RAS grid the network saw
+  int64_t windows = 0;                  ///< sliding windows run
+  double seconds = 0;                   ///< wall time of segment()
+};
+
+/// Checks options that do not depend on the model: ROI sizes (1 or 3 values, each >= 64 and
+/// divisible by 32), overlap in [0, 1), sw_batch_size >= 1, spacing > 0, hu_min < hu_max. Returns
+/// them with the ROI expanded to three values. Throws swinsmt::Error.
+SegmentOptions validated(SegmentOptions options);
+
+class Segmenter {
+ public:
+  /// Takes a loaded model (see swinsmt::load). Throws swinsmt::Error for invalid options (see
+  /// validated()), a model with more than 256 output channels (labels are uint8), or a CPU model
+  /// in a dtype other than float32 (LibTorch's CPU 3-D convolutions need float32).
+  Segmenter(LoadedModel model, SegmentOptions options);
+
+  /// Segments a CT (Volume::data in HU, any numeric dtype). `progress` is called after each window
+  /// batch. Throws swinsmt::Error.
+  Segmentation segment(const io::Volume& ct, const ProgressCallback& progress = {}) const;
+
+  const LoadedModel& model() const { return model_; }
+  const SegmentOptions& options() const { return options_; }
+
+ private:
+  LoadedModel model_;
+  SegmentOptions options_;
+};
+
+/// Sets to 0 every label not in `keep` (label ids). labels: uint8, any shape.
+at::Tensor keep_labels(const at::Tensor& labels, const std::vector<int>& keep);
+
+}  // namespace swinsmt

@@ -1,0 +1,76 @@
+#pragma once
+// Where a segmentation run's results go and how they are written: the input list expanded into
+// cases, every output path decided and checked before any inference, and each case's label map
+// (or folder of masks), statistics and preview written atomically. The `swinsmt segment` command is
+// this class plus argument parsing; applications use it the same way.
+
+#include <swinsmt/io/volume.hpp>
+
+#include <ATen/core/Tensor.h>
+
+#include <string>
+#include <vector>
+
+namespace swinsmt {
+
+/// One CT to segment.
+struct CtInput {
+  std::string path;    ///< NIfTI file or DICOM series folder
+  bool dicom = false;  ///< a DICOM series folder
+  std::string name;    ///< file name without .nii/.nii.gz (or the folder's name): names multi-input outputs
+};
+
+/// Expands each path: a NIfTI file, a DICOM series folder, or a folder holding NIfTI files and
+/// DICOM series folders (sorted by name). Throws swinsmt::Error naming a path that does not exist or
+/// a folder that holds neither.
+std::vector<CtInput> find_ct_inputs(const std::vector<std::string>& paths);
+
+/// Reads a CtInput (io::read_nifti or io::read_dicom_series).
+io::Volume read_ct(const CtInput& input);
+
+enum class LabelOutput {
+  label_map,  ///< one uint8 NIfTI holding every label
+  masks,      ///< a folder with one <structure>.nii.gz (0/1) per kept structure
+};
+
+struct WriterOptions {
+  LabelOutput form = LabelOutput::label_map;
+  bool statistics = false;  ///< statistics.json: voxels, volume and mean HU per structure
+  bool preview = false;     ///< preview.png: three orthogonal slices with the labels
+  bool overwrite = false;   ///< replace existing outputs (otherwise an existing output is an error)
+  /// Label ids to keep (the others become background); empty keeps every structure.
+  std::vector<int> keep;
+};
+
+/// The files one case writes; statistics and preview are empty when not asked for.
+struct OutputPaths {
+  std::string labels;  ///< the label map file, or with LabelOutput::masks the folder
+  std::string statistics, preview;
+};
+
+class SegmentationWriter {
+ public:
+  /// Plans the outputs of `inputs` under `output` and checks that they can be written. One input:
+  /// `output` is the label map file (.nii.gz or .nii; with masks, the folder) and the extras go
+  /// beside it (inside the folder with masks). Several: `output` is a folder holding <name>.nii.gz,
+  /// <name>_statistics.json, <name>_preview.png (with masks <name>/). Throws swinsmt::Error before
+  /// any inference on a name clash, an existing output without `overwrite`, or a folder that cannot
+  /// be created or written.
+  SegmentationWriter(std::string output, const std::vector<CtInput>& inputs, WriterOptions options);
+
+  size_t size() const { return paths_.size(); }
+  const OutputPaths& paths(size_t index) const { return paths_.at(index); }
+  const WriterOptions& options() const { return options_; }
+
+  /// Writes case `index`: `labels` (uint8 on the grid of `ct`, 0..num_structures) restricted to
+  /// options().keep, the statistics of the kept structures and the preview. A masks folder is built
+  /// under a temporary name and renamed into place, so it only ever appears complete.
+  void write(size_t index, const io::Volume& ct, const at::Tensor& labels, int num_structures) const;
+
+ private:
+  std::string output_;
+  WriterOptions options_;
+  std::vector<OutputPaths> paths_;
+};
+
+}  // namespace swinsmt

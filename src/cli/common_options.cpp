@@ -1,0 +1,60 @@
+#include "common_options.hpp"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <thread>
+
+namespace swinsmt::cli {
+
+ConfigOverrides ModelArgs::overrides() const {
+  ConfigOverrides o;
+  o.downsample = parse_merging(merging);
+  o.normalize = !no_normalize;
+  return o;
+}
+
+LoadOptions ModelArgs::load_options() const {
+  LoadOptions o;
+  o.config = overrides();
+  o.device = parse_device(device);
+  o.dtype = parse_dtype(dtype);
+  return o;
+}
+
+void add_configuration_options(CLI::App& command, ModelArgs& args) {
+  command.add_option("--merging", args.merging, "Patch merging version of the weights (not visible in the tensors)")
+      ->check(CLI::IsMember({"merging", "mergingv2"}))
+      ->capture_default_str();
+  command.add_flag("--no-normalize", args.no_normalize,
+                   "The model was built with normalize=False (not visible in the tensors)");
+}
+
+void add_device_options(CLI::App& command, ModelArgs& args) {
+  command.add_option("--device", args.device, "cpu, cuda or cuda:N")->capture_default_str();
+  command.add_option("--dtype", args.dtype, "Network precision: float32, float16 or bfloat16")
+      ->check(CLI::IsMember({"float32", "float16", "bfloat16"}))
+      ->capture_default_str();
+}
+
+void set_threads(int requested) {
+  const int hardware = static_cast<int>(std::thread::hardware_concurrency());
+  at::set_num_threads(requested > 0 ? requested : std::max(1, hardware));
+}
+
+nlohmann::json config_json(const SwinSMTOptions& o) {
+  return {{"img_size", o.img_size()},
+          {"in_channels", o.in_channels()},
+          {"out_channels", o.out_channels()},
+          {"feature_size", o.feature_size()},
+          {"depths", o.depths()},
+          {"num_heads", o.num_heads()},
+          {"use_v2", o.use_v2()},
+          {"use_moe", o.use_moe()},
+          {"num_experts", o.num_experts()},
+          {"num_layers_with_moe", o.num_layers_with_moe()},
+          {"downsample", merging_name(o.downsample())},
+          {"normalize", o.normalize()}};
+}
+
+}  // namespace swinsmt::cli

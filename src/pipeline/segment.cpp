@@ -1,0 +1,114 @@
+#include <swinsmt/pipeline/segment.hpp>
+
+#include <swinsmt/error.hpp>
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+
+#include <chrono>
+
+namespace swinsmt {
+
+SegmentOptions validated(SegmentOptions options) {
+  if (options.roi_size.size() == 1) options.roi_size.assign(3, options.roi_size[0]);
+  if (options.roi_size.size() != 3)
+    throw Error("the window size needs 1 or 3 values, got " + std::to_string(options.roi_size.size()));
+  for (int64_t r : options.roi_size)
+    if (r < 64 || r % 32 != 0)
+      throw Error("window size " + std::to_string(r) +
+                  " is not usable: the network needs sizes >= 64 and divisible by 32");
+  if (options.spacing && !(*options.spacing > 0))
+    throw Error("spacing must be a positive number of mm or \"native\", got " + std::to_string(*options.spacing));
+  if (!(options.hu_min < options.hu_max))
+    throw Error("the HU window must have min < max, got " + std::to_string(options.hu_min) + " " +
+                std::to_string(options.hu_max));
+  SlidingWindowOptions sw;
+  sw.overlap = options.overlap;
+  sw.sw_batch_size = options.sw_batch_size;
+  // Constructed only for its checks of overlap and batch size (named: clang-tidy bugprone-unused-raii).
+  [[maybe_unused]] const SlidingWindowInferer check_window_options(sw);
+  return options;
+}
+
+Segmenter::Segmenter(LoadedModel model, SegmentOptions options)
+    : model_(std::move(model)), options_(validated(std::move(options))) {
+  const at::Tensor first = model_.model->parameters().front();  // a copy: parameters() returns a temporary
+  if (first.device().is_cpu() && first.scalar_type() != at::kFloat)
+    // LibTorch's CPU 3-D convolutions: float16 is not implemented, bfloat16 transposed convolutions
+    // fail (1.13). Said here in one sentence rather than as a kernel error after the first window.
+    throw Error(std::string("the network runs in ") + c10::toString(first.scalar_type()) +
+                " on the CPU, where LibTorch's 3-D convolutions need float32; use --dtype float32 or a CUDA device");
+  if (model_.config.out_channels() > 256)
+    throw Error("the model has " + std::to_string(model_.config.out_channels()) +
+                " output channels; uint8 label maps hold at most 256");
+}
+
+Segmentation Segmenter::segment(const io::Volume& ct, const ProgressCallback& progress) const {
+  const auto started = std::chrono::steady_clock::now();
+  if (ct.data.dim() != 3)
+    throw Error(ct.source + ": expected a 3-D volume, got " + std::to_string(ct.data.dim()) + " dimensions");
+  // No autograd records; ordinary (not inference-mode) tensors, so the caller may edit the labels in place.
+  c10::NoGradGuard no_grad;
+  const c10::Device device = model_.model->parameters().front().device();
+  const auto model_dtype = model_.model->parameters().front().scalar_type();
+
+  Segmentation result;
+  result.input_axis_codes = io::axis_codes(ct.affine);
+  const AxisOrientation orientation = io_orientation(ct.affine);
+
+  // 1. Orientation to RAS (flips/permutations only), on the compute device.
+  const OrientedImage ras = orient_to_ras(ct.data.to(device).to(at::kFloat), ct.affine);
+  const std::array<int64_t, 3> ras_shape{ras.data.size(0), ras.data.size(1), ras.data.size(2)};
+  const std::array<double, 3> ras_spacing = io::spacing_of(ras.affine);
+
+  // 2. Optional trilinear resampling to the model spacing (raw HU, as MONAI Spacingd before
+  //    ScaleIntensityRanged), 3. HU window.
+  at::Tensor image = ras.data;
+  std::array<double, 3> model_spacing = ras_spacing;
+  if (options_.spacing) {
+    model_spacing = {*options_.spacing, *options_.spacing, *options_.spacing};
+    image = resample_linear(image, ras_spacing, model_spacing);
+  }
+  image = scale_intensity(image, options_.hu_min, options_.hu_max).unsqueeze(0).unsqueeze(0);
+  result.model_grid = {image.size(2), image.size(3), image.size(4)};
+
+  // 4. Sliding windows. The logits need out_channels * voxels * 4 bytes: keep them on the compute
+  //    device only when that is affordable there.
+  const int64_t out_channels = model_.config.out_channels();
+  const double logits_bytes = 4.0 * static_cast<double>(out_channels) * static_cast<double>(image.numel());
+  c10::Device output_device = device;
+  if (options_.accumulate == AccumulateOn::cpu ||
+      (options_.accumulate == AccumulateOn::automatic && !device.is_cpu() && logits_bytes > 4.0 * (1ull << 30)))
+    output_device = c10::Device(c10::kCPU);
+  SlidingWindowOptions sw;
+  sw.roi_size = options_.roi_size;
+  sw.overlap = options_.overlap;
+  sw.blend = options_.blend;
+  sw.sw_batch_size = options_.sw_batch_size;
+  sw.window_device = device;
+  sw.output_device = output_device;
+  SlidingWindowInferer inferer(sw);
+  result.windows = inferer.window_count({image.size(2), image.size(3), image.size(4)});
+  // Inference does not change the model; forward() is simply not const in LibTorch.
+  const auto network = model_.model.ptr();
+  const at::Tensor logits = inferer(
+      image, [&](const at::Tensor& x) { return network->forward(x.to(model_dtype)).to(at::kFloat); }, progress);
+
+  // 5. Argmax, then back to the input grid: nearest neighbour (labels cannot be interpolated), then
+  //    the inverse orientation.
+  at::Tensor labels = logits.argmax(1)[0].to(at::kByte);
+  if (options_.spacing) labels = resample_nearest(labels, model_spacing, ras_spacing, ras_shape);
+  labels = orient_from_ras(labels, orientation).contiguous().to(at::kCPU);
+  result.labels = labels;
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return result;
+}
+
+at::Tensor keep_labels(const at::Tensor& labels, const std::vector<int>& keep) {
+  at::Tensor mask = at::zeros({256}, at::TensorOptions().dtype(at::kBool).device(labels.device()));
+  for (int id : keep)
+    if (id >= 0 && id < 256) mask[id] = true;
+  return labels * mask.index_select(0, labels.flatten().to(at::kLong)).view(labels.sizes()).to(labels.scalar_type());
+}
+
+}  // namespace swinsmt
