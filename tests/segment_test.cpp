@@ -102,7 +102,8 @@ INSTANTIATE_TEST_SUITE_P(Storage, SegmentReoriented,
 
 TEST(Segment, ResampledRunReturnsLabelsOnTheInputGrid) {
   SegmentOptions options = reference_options();
-  options.spacing = 6.0;  // 122 x 101 x 30 at 3 mm -> 61 x 51 x 15: one padded 64^3 window
+  options.spacing =
+      std::array<double, 3>{6.0, 6.0, 6.0};  // 122 x 101 x 30 at 3 mm -> 61 x 51 x 15: one padded 64^3 window
   Segmenter coarse(load(test::example_weights()), options);
   const auto ct = io::read_nifti(test::data_path("example_ct_sm.nii.gz"));
   const auto result = coarse.segment(ct);

@@ -66,7 +66,8 @@ TEST(SegmentationWriter, FindsInputsAndPlansPathsForOneAndSeveral) {
   const SegmentationWriter masks(dir / "results", inputs, options);
   EXPECT_EQ(masks.paths(0).labels, dir / "results/a");
   EXPECT_EQ(masks.paths(0).preview, dir / "results/a/preview.png");
-  EXPECT_TRUE(test::list_files(dir / "results").empty());  // planning writes nothing
+  EXPECT_FALSE(fs::exists(dir / "results"));  // planning creates nothing
+  EXPECT_FALSE(fs::exists(dir / "out"));
 
   // Refused before any inference: a file name for several inputs, clashing names, an existing output.
   EXPECT_NE(test::error_of([&] { SegmentationWriter(dir / "x.nii.gz", inputs, {}); }).find("must be a folder"),

@@ -2,7 +2,10 @@
 
 #include <ATen/Parallel.h>
 
+#include <sched.h>
+
 #include <algorithm>
+#include <iostream>
 #include <thread>
 
 namespace swinsmt::cli {
@@ -37,9 +40,27 @@ void add_device_options(CLI::App& command, ModelArgs& args) {
       ->capture_default_str();
 }
 
-void set_threads(int requested) {
-  const int hardware = static_cast<int>(std::thread::hardware_concurrency());
-  at::set_num_threads(requested > 0 ? requested : std::max(1, hardware));
+int available_cpus() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
+int set_threads(int requested) {
+  const int cpus = available_cpus();
+  int threads = requested > 0 ? requested : cpus;
+  if (threads > cpus) {
+    std::cerr << "swinsmt: warning: --threads " << requested << " is more than the " << cpus
+              << " CPUs this process may use; using " << cpus << "\n";
+    threads = cpus;
+  }
+  at::set_num_threads(threads);
+  return threads;
+}
+
+int& exit_status() {
+  static int status = 0;
+  return status;
 }
 
 nlohmann::json config_json(const SwinSMTOptions& o) {

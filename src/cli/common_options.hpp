@@ -28,9 +28,21 @@ void add_configuration_options(CLI::App& command, ModelArgs& args);
 /// Adds --device and --dtype (forward, segment).
 void add_device_options(CLI::App& command, ModelArgs& args);
 
-/// Sets LibTorch's intra-op threads: `requested` if > 0, else all hardware threads (LibTorch's own
-/// default counts physical cores and can leave half the machine idle).
-void set_threads(int requested);
+/// The CPUs this process may run on (its affinity mask, as `taskset` sets it).
+int available_cpus();
+
+/// Sets LibTorch's intra-op threads: `requested` if > 0, else every available CPU (LibTorch's own
+/// default counts physical cores and can leave half the machine idle). More than available_cpus()
+/// is bounded to it with a warning on stderr (oversubscribed pools run many times slower, and
+/// thousands of threads can hang LibTorch's pool creation). Returns the count set.
+int set_threads(int requested);
+
+/// Exit status of the process: 0 done, 1 an error before any case ran (usage, weights, outputs) or
+/// every case failed, kExitSomeFailed when some cases failed and the others were written,
+/// kExitInterrupted + signal number when SIGINT or SIGTERM stopped the run.
+constexpr int kExitSomeFailed = 2;
+constexpr int kExitInterrupted = 128;
+int& exit_status();
 
 /// The constructor arguments of the official SwinSMT as JSON, as the reference fixtures write them
 /// in their "config" metadata (img_size, in_channels, ..., downsample, normalize).

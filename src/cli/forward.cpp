@@ -70,7 +70,7 @@ void add_forward_command(CLI::App& app) {
   add_configuration_options(*cmd, args->model);
   add_device_options(*cmd, args->model);
   cmd->add_flag("--overwrite", args->overwrite, "Replace the output file if it exists");
-  cmd->add_option("--threads", args->threads, "CPU threads (default: all hardware threads)");
+  cmd->add_option("--threads", args->threads, "CPU threads (default: every CPU this process may use)");
   cmd->callback([args] { run_forward(*args); });
 }
 

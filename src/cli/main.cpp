@@ -1,4 +1,5 @@
-// `swinsmt`: command-line front end of the library. Errors are one sentence on stderr, exit code 1.
+// `swinsmt`: command-line front end of the library. Errors are one sentence on stderr; exit codes in
+// cli/common_options.hpp (0 done, 1 error, 2 some cases failed, 128 + signal when interrupted).
 
 #include "commands.hpp"
 
@@ -45,7 +46,7 @@ int run(int argc, char** argv) {
     std::cerr << "swinsmt: error: " << e.what() << "\n";
     return 1;
   }
-  return 0;
+  return swinsmt::cli::exit_status();
 }
 
 }  // namespace

@@ -7,21 +7,28 @@
 #include <swinsmt/checkpoint/load.hpp>
 #include <swinsmt/error.hpp>
 #include <swinsmt/pipeline/labels.hpp>
+#include <swinsmt/pipeline/preprocess.hpp>
 #include <swinsmt/pipeline/segment.hpp>
 #include <swinsmt/pipeline/segmentation_writer.hpp>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
+#include <atomic>
 #include <chrono>
+#include <cmath>
+#include <csignal>
 #include <iostream>
+#include <optional>
 
 namespace swinsmt::cli {
 namespace {
 
 struct SegmentArgs {
   std::vector<std::string> inputs;
-  std::string output, weights, blend = "gaussian", spacing = "1.5";
+  std::string output, weights, blend = "gaussian";
+  std::vector<std::string> spacing{"1.5"};
+  std::optional<double> nan_as;
   ModelArgs model;
   std::vector<int64_t> roi{128};
   std::vector<double> hu_window{-1024, 1024};
@@ -32,11 +39,50 @@ struct SegmentArgs {
   bool ml = false, masks = false, statistics = false, preview = false, quiet = false, overwrite = false;
 };
 
+// SIGINT/SIGTERM: the first one asks the run to stop between windows (every temporary file and
+// folder is then removed as the stack unwinds); a second one ends the process at once.
+std::atomic<int> stop_signal{0};
+
+extern "C" void on_stop_signal(int signal) {
+  if (stop_signal.exchange(signal) != 0) {
+    std::signal(signal, SIG_DFL);
+    std::raise(signal);
+  }
+}
+
+struct Interrupted {
+  int signal;
+};
+
+void throw_if_interrupted() {
+  if (const int signal = stop_signal.load()) throw Interrupted{signal};
+}
+
+c10::optional<std::array<double, 3>> parse_spacing(const std::vector<std::string>& values) {
+  if (values.size() == 1 && values[0] == "native") return c10::nullopt;
+  if (values.size() != 1 && values.size() != 3)
+    throw Error("--spacing takes one value, three (x y z) or \"native\", got " + std::to_string(values.size()));
+  std::array<double, 3> mm{};
+  for (size_t i = 0; i < 3; ++i) {
+    const std::string& text = values[values.size() == 1 ? 0 : i];
+    try {
+      size_t used = 0;
+      mm[i] = std::stod(text, &used);
+      if (used != text.size()) throw std::invalid_argument(text);
+    } catch (const std::exception&) {
+      throw Error("--spacing must be a number of mm or \"native\" (one value, or three: x y z), got \"" + text + "\"");
+    }
+  }
+  return mm;
+}
+
 void run_segment(const SegmentArgs& args) {
   const auto started = std::chrono::steady_clock::now();
   if (args.ml && args.masks) throw Error("--ml and --masks exclude each other");
   if (args.hu_window.size() != 2) throw Error("--hu-window takes two values, MIN MAX");
   if (args.threads < 0) throw Error("--threads must be positive, got " + std::to_string(args.threads));
+  if (args.nan_as && !std::isfinite(*args.nan_as))
+    throw Error("--nan-as must be a finite HU value, got " + std::to_string(*args.nan_as));
 
   SegmentOptions options;
   options.roi_size = args.roi;
@@ -45,17 +91,7 @@ void run_segment(const SegmentArgs& args) {
   options.sw_batch_size = args.sw_batch;
   options.hu_min = args.hu_window[0];
   options.hu_max = args.hu_window[1];
-  if (args.spacing == "native") {
-    options.spacing = c10::nullopt;
-  } else {
-    try {
-      size_t used = 0;
-      options.spacing = std::stod(args.spacing, &used);
-      if (used != args.spacing.size()) throw std::invalid_argument(args.spacing);
-    } catch (const std::exception&) {
-      throw Error("--spacing must be a number of mm or \"native\", got \"" + args.spacing + "\"");
-    }
-  }
+  options.spacing = parse_spacing(args.spacing);
   // Fail fast on everything that does not need the weights: options, names, inputs, outputs.
   options = validated(options);
   const std::vector<int> subset = label_ids(args.roi_subset);
@@ -67,7 +103,7 @@ void run_segment(const SegmentArgs& args) {
   writer_options.overwrite = args.overwrite;
   writer_options.keep = subset;
   const SegmentationWriter writer(args.output, cases, writer_options);
-  if (args.threads > 0) at::set_num_threads(args.threads);
+  const int threads = set_threads(args.threads);
 
   auto loaded = load(args.weights, args.model.load_options());
   const int out_channels = static_cast<int>(loaded.config.out_channels());
@@ -76,28 +112,87 @@ void run_segment(const SegmentArgs& args) {
       throw Error("structure " + label_name(id) + " (label " + std::to_string(id) + ") is not among the " +
                   std::to_string(out_channels - 1) + " structures of " + args.weights);
   Segmenter segmenter(std::move(loaded), options);
+  if (!args.quiet)
+    std::cerr << "swinsmt: " << cases.size() << (cases.size() == 1 ? " volume" : " volumes") << ", " << threads
+              << (threads == 1 ? " thread\n" : " threads\n");
 
+  stop_signal = 0;
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  std::vector<std::string> failed;
+  size_t done = 0;
   ProgressBar bar(!args.quiet);
-  for (size_t n = 0; n < cases.size(); ++n) {
-    const CtInput& c = cases[n];
-    const io::Volume ct = read_ct(c);
-    bar.start(cases.size() > 1 ? c.name + " (" + std::to_string(n + 1) + "/" + std::to_string(cases.size()) + ")"
-                               : c.name);
-    Segmentation result = segmenter.segment(ct, [&](int64_t done, int64_t total) { bar.update(done, total); });
-    bar.finish();
-    writer.write(n, ct, result.labels, out_channels - 1);
-    if (!args.quiet) {
-      const auto& g = result.model_grid;
-      std::cerr << "swinsmt: " << c.path << " (" << result.input_axis_codes << ", " << ct.data.size(0) << " x "
-                << ct.data.size(1) << " x " << ct.data.size(2) << ") -> " << writer.paths(n).labels << ": "
-                << result.windows << (result.windows == 1 ? " window" : " windows") << " on a " << g[0] << " x " << g[1]
-                << " x " << g[2] << " grid, " << static_cast<int>(result.seconds * 10) / 10.0 << " s\n";
+  try {
+    for (size_t n = 0; n < cases.size(); ++n) {
+      throw_if_interrupted();
+      const CtInput& c = cases[n];
+      // One bad case never stops the others: it is reported, the run goes on, the exit status says so.
+      try {
+        io::Volume ct = read_ct(c);
+        for (const auto& warning : ct.warnings) std::cerr << "swinsmt: warning: " << warning << "\n";
+        if (args.nan_as) {
+          const int64_t replaced = replace_non_finite(ct.data, *args.nan_as);
+          if (replaced > 0)
+            std::cerr << "swinsmt: " << c.path << ": " << replaced << " NaN or infinite voxels set to " << *args.nan_as
+                      << " HU (--nan-as)\n";
+        }
+        bar.start(cases.size() > 1 ? c.name + " (" + std::to_string(n + 1) + "/" + std::to_string(cases.size()) + ")"
+                                   : c.name);
+        Segmentation result = segmenter.segment(ct, [&](int64_t windows_done, int64_t total) {
+          throw_if_interrupted();
+          bar.update(windows_done, total);
+        });
+        bar.finish();
+        writer.write(n, ct, result.labels, out_channels - 1);
+        ++done;
+        if (!args.quiet) {
+          const auto& g = result.model_grid;
+          std::cerr << "swinsmt: " << c.path << " (" << result.input_axis_codes << ", " << ct.data.size(0) << " x "
+                    << ct.data.size(1) << " x " << ct.data.size(2) << ") -> " << writer.paths(n).labels << ": "
+                    << result.windows << (result.windows == 1 ? " window" : " windows") << " on a " << g[0] << " x "
+                    << g[1] << " x " << g[2] << " grid, " << static_cast<int>(result.seconds * 10) / 10.0 << " s\n";
+        }
+      } catch (const Interrupted&) {
+        throw;
+      } catch (const Error& e) {
+        bar.finish();
+        failed.push_back(c.path);
+        std::cerr << "swinsmt: error: " << e.what() << "\n";
+      } catch (const c10::Error& e) {
+        bar.finish();
+        failed.push_back(c.path);
+        std::cerr << "swinsmt: error: " << c.path << ": " << e.what_without_backtrace() << "\n";
+      } catch (const std::exception& e) {
+        bar.finish();
+        failed.push_back(c.path);
+        std::cerr << "swinsmt: error: " << c.path << ": " << e.what() << "\n";
+      }
     }
+  } catch (const Interrupted& interrupted) {
+    bar.finish();
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+    std::cerr << "swinsmt: interrupted by " << (interrupted.signal == SIGINT ? "SIGINT" : "SIGTERM") << " after "
+              << done << " of " << cases.size() << (cases.size() == 1 ? " volume" : " volumes")
+              << "; finished outputs are complete, nothing partial was left\n";
+    exit_status() = kExitInterrupted + interrupted.signal;
+    return;
   }
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::cerr << "swinsmt: segmented " << cases.size() << (cases.size() == 1 ? " volume" : " volumes") << " in "
-            << static_cast<long long>(seconds * 10) / 10.0 << " s, peak memory " << format_bytes(peak_rss_bytes())
-            << "\n";
+  std::cerr << "swinsmt: segmented "
+            << (done == cases.size() ? std::to_string(done)
+                                     : std::to_string(done) + " of " + std::to_string(cases.size()))
+            << (cases.size() == 1 ? " volume" : " volumes") << " in " << static_cast<long long>(seconds * 10) / 10.0
+            << " s, peak memory " << format_bytes(peak_rss_bytes()) << "\n";
+  if (!failed.empty()) {
+    std::cerr << "swinsmt: " << failed.size() << " of " << cases.size() << " failed:";
+    for (const auto& f : failed) std::cerr << " " << f;
+    std::cerr << "\n";
+    // Nothing segmented is an error like any other; some cases written is a status of its own.
+    exit_status() = done == 0 ? 1 : kExitSomeFailed;
+  }
 }
 
 }  // namespace
@@ -122,8 +217,12 @@ void add_segment_command(CLI::App& app) {
   cmd->add_option("--blend", args->blend, "Window blending")
       ->check(CLI::IsMember({"gaussian", "constant"}))
       ->capture_default_str();
-  cmd->add_option("--spacing", args->spacing, "Model voxel size in mm, or \"native\" to keep the input grid")
+  cmd->add_option("--spacing", args->spacing,
+                  "Model voxel size in mm: one value, three (x y z), or \"native\" to keep the input grid")
+      ->expected(1, 3)
       ->capture_default_str();
+  cmd->add_option("--nan-as", args->nan_as,
+                  "HU value for NaN or infinite voxels (without it such a volume is an error)");
   cmd->add_option("--hu-window", args->hu_window, "HU range mapped to [0, 1] (clipped)")
       ->expected(2)
       ->capture_default_str();
@@ -133,7 +232,8 @@ void add_segment_command(CLI::App& app) {
       ->expected(1, -1);
   cmd->add_flag("--statistics", args->statistics, "Write statistics.json: volume (mm^3) and mean HU per structure");
   cmd->add_flag("--preview", args->preview, "Write preview.png: axial, coronal and sagittal slices with the labels");
-  cmd->add_option("--threads", args->threads, "CPU threads for LibTorch (default: its own choice)");
+  cmd->add_option("--threads", args->threads,
+                  "CPU threads (default: every CPU this process may use; more is refused with a warning)");
   cmd->add_option("--sw-batch", args->sw_batch, "Windows per network call")->capture_default_str();
   add_configuration_options(*cmd, args->model);
   cmd->add_flag("--quiet,-q", args->quiet, "No progress bar or per-volume lines");

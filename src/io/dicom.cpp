@@ -20,6 +20,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <set>
 #include <sstream>
 #include <vector>
 
@@ -31,9 +32,11 @@ namespace fs = std::filesystem;
 struct Slice {
   std::string file;
   std::string series;
+  std::string modality;                   // (0008,0060), "" when absent
   std::array<double, 3> position{};       // ImagePositionPatient, LPS mm
   std::array<double, 6> orientation{};    // ImageOrientationPatient: row then column cosines
   std::array<double, 2> pixel_spacing{};  // between rows, between columns (mm)
+  double thickness = 0;                   // SliceThickness (0018,0050); 0 when absent
   int64_t rows = 0, columns = 0;
   double slope = 1, intercept = 0;
   at::Tensor pixels;  // (columns, rows) float32, rescaled
@@ -74,6 +77,9 @@ bool read_slice(const fs::path& file, Slice& s) {
   const DicomPixelModule module = check_pixel_module(structure, path);
   s.file = path;
   s.series = string_value(structure, 0x0020, 0x000e);
+  s.modality = string_value(structure, 0x0008, 0x0060);
+  if (has_value(structure, 0x0018, 0x0050))
+    s.thickness = decimal_strings<1>(structure, 0x0018, 0x0050, "SliceThickness", path)[0];
   const auto position = decimal_strings<3>(structure, 0x0020, 0x0032, "ImagePositionPatient", path);
   const auto orientation = decimal_strings<6>(structure, 0x0020, 0x0037, "ImageOrientationPatient", path);
   const auto spacing = decimal_strings<2>(structure, 0x0028, 0x0030, "PixelSpacing", path);
@@ -146,6 +152,11 @@ std::string format_mm(double v) {
 
 }  // namespace
 
+bool is_dicom_file(const std::string& path) {
+  std::error_code ec;
+  return fs::is_regular_file(path, ec) && has_dicom_magic(path);
+}
+
 bool is_dicom_folder(const std::string& path) {
   std::error_code ec;
   if (!fs::is_directory(path, ec)) return false;
@@ -210,7 +221,7 @@ Volume read_dicom_series(const std::string& folder) {
 
   const int64_t n = static_cast<int64_t>(slices.size());
   std::array<double, 3> step{0, 0, 0};
-  double slice_spacing = 1.0;
+  Volume v;
   if (n > 1) {
     double min_gap = 1e300, max_gap = 0;
     for (int64_t k = 1; k < n; ++k) {
@@ -226,13 +237,27 @@ Volume read_dicom_series(const std::string& folder) {
       throw Error(folder + ": inconsistent slice spacing, gaps from " + format_mm(min_gap) + " to " +
                   format_mm(max_gap) + " mm along the slice normal (missing slices?); expected evenly spaced slices");
     for (int i = 0; i < 3; ++i) step[i] = (slices.back().position[i] - first.position[i]) / static_cast<double>(n - 1);
-    slice_spacing = (slices.back().along_normal - slices.front().along_normal) / static_cast<double>(n - 1);
   } else {
-    step = normal;
+    // One slice says nothing of the distance to the next: its SliceThickness if recorded, else 1 mm,
+    // said in a warning (the segmentation pipeline refuses a one-slice volume anyway).
+    const double thickness = first.thickness > 0 ? first.thickness : 1.0;
+    for (int i = 0; i < 3; ++i) step[i] = normal[i] * thickness;
+    v.warnings.push_back(folder + " holds a single slice: its third voxel size is " +
+                         (first.thickness > 0 ? "its SliceThickness, " : "not recorded; assumed ") +
+                         format_mm(thickness) + " mm");
   }
-  (void)slice_spacing;
+  // Gantry tilt: consecutive slices are offset within their plane, so the grid is sheared. A qform
+  // (rotation and voxel sizes) cannot hold a shear; only the sform keeps the exact geometry.
+  const double along = step[0] * normal[0] + step[1] * normal[1] + step[2] * normal[2];
+  const double across =
+      std::sqrt(std::max(0.0, step[0] * step[0] + step[1] * step[1] + step[2] * step[2] - along * along));
+  const double tilt_degrees = std::atan2(across, along) * 180.0 / M_PI;
+  std::set<std::string> modalities;
+  for (const auto& s : slices) modalities.insert(s.modality);
+  if (modalities.size() > 1)
+    throw Error(folder + " mixes modalities (" + *modalities.begin() + ", " + *std::next(modalities.begin()) +
+                "); expected one series of one modality");
 
-  Volume v;
   v.source = folder;
   std::vector<at::Tensor> planes;
   planes.reserve(slices.size());
@@ -253,6 +278,13 @@ Volume read_dicom_series(const std::string& folder) {
   v.affine = affine;
   v.spacing = spacing_of(affine);
   v.geometry = NiftiGeometry::from_affine(affine);
+  v.modality = first.modality;
+  if (tilt_degrees > 0.05) {
+    v.geometry.qform_code = 0;
+    v.warnings.push_back(folder + ": the slices are tilted by " + format_mm(tilt_degrees) +
+                         " degrees against their normal (gantry tilt); the volume keeps the series' own sheared "
+                         "grid, and outputs carry it in the sform only (a qform cannot hold a shear)");
+  }
   return v;
 }
 

@@ -194,8 +194,10 @@ class Walker {
       out_.pixel_data_bytes = length == undefined_length ? 0 : length;
       return;
     }
-    if ((tag.group != 0x0020 && tag.group != 0x0028) || length == undefined_length || length > end_of_data(value))
-      return;
+    // Geometry and pixel module (groups 0020, 0028), Modality (0008,0060), SliceThickness (0018,0050).
+    const bool kept = tag.group == 0x0020 || tag.group == 0x0028 || (tag.group == 0x0008 && tag.element == 0x0060) ||
+                      (tag.group == 0x0018 && tag.element == 0x0050);
+    if (!kept || length == undefined_length || length > end_of_data(value)) return;
     if (length <= 1024)
       out_.values[uint32_t{tag.group} << 16 | tag.element] =
           std::string(reinterpret_cast<const char*>(data_ + value), length);

@@ -19,7 +19,8 @@ struct DicomStructure {
   size_t elements = 0;          // data elements walked (meta group, data set, nested items)
   bool big_endian = false;      // explicit VR big endian data set (US values are stored that way)
   /// Raw values of the top-level elements of groups 0020 and 0028 (geometry and image pixel
-  /// module), keyed by group << 16 | element: what the series reader needs, parsed by us.
+  /// module), Modality and SliceThickness, keyed by group << 16 | element: what the series reader
+  /// needs, parsed by us.
   std::map<uint32_t, std::string> values;
   bool has_pixel_data = false;           // top-level (7FE0,0010)
   bool encapsulated_pixel_data = false;  // compressed: fragments of undefined total length

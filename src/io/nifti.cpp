@@ -12,6 +12,8 @@
 #include <nifti2_io.h>
 #include <zlib.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -69,6 +71,22 @@ void check_raw_header(const std::vector<unsigned char>& h, int version, const st
   }
   if (dims < 1 || dims > 7)
     throw Error(path + " declares " + std::to_string(dims) + " dimensions (dim[0]); expected 1 to 7");
+  // nifti_clib turns a size of 0 (or less) into 1 without a word: say what the header holds.
+  for (int64_t d = 1; d <= dims; ++d) {
+    int64_t size = 0;
+    if (version == 1) {
+      uint16_t v;
+      std::memcpy(&v, &h[40 + 2 * d], 2);
+      size = static_cast<int16_t>(swap ? __builtin_bswap16(v) : v);
+    } else {
+      uint64_t v;
+      std::memcpy(&v, &h[16 + 8 * d], 8);
+      size = static_cast<int64_t>(swap ? __builtin_bswap64(v) : v);
+    }
+    if (size < 1)
+      throw Error(path + " declares " + std::to_string(size) + " voxels along dimension " + std::to_string(d) +
+                  " (dim[" + std::to_string(d) + "]); expected at least 1");
+  }
 }
 
 at::Tensor dmat44_to_tensor(const nifti_dmat44& m) {
@@ -130,6 +148,24 @@ void check_voxel_count(const nifti_image& nim, const std::string& path, const st
     throw Error(path + " declares " + dims + " voxels of " + std::to_string(nim.nbyper) + " bytes (" +
                 std::to_string(bytes) + " bytes), but the file has only " + std::to_string(file_size) + " bytes" +
                 (gz ? " compressed (deflate expands at most 1032:1)" : ""));
+}
+
+/// nifti_clib sets every NaN and infinite float voxel to 0 while loading, without a word, so a
+/// damaged scan would be segmented as water. The voxels of a float image are read again as stored
+/// (byte-swapped like nifti_clib does) so that the pipeline sees them and can refuse them.
+void restore_non_finite(nifti_image& nim, const std::string& path) {
+  if (nim.datatype != NIFTI_TYPE_FLOAT32 && nim.datatype != NIFTI_TYPE_FLOAT64) return;
+  if (!nim.iname || !nim.data) return;
+  const int64_t bytes = nifti_get_volsize(&nim);
+  znzFile file = znzopen(nim.iname, "rb", nifti_is_gzfile(nim.iname));
+  if (znz_isnull(file)) throw Error(path + ": cannot open " + nim.iname + " to read its voxels");
+  std::vector<char> raw(static_cast<size_t>(bytes));
+  const bool read = znzseek(file, static_cast<long>(nim.iname_offset), SEEK_SET) >= 0 &&
+                    znzread(raw.data(), 1, raw.size(), file) == raw.size();
+  znzclose(file);
+  if (!read) throw Error(path + " is not a readable NIfTI image (its voxel data is damaged or truncated)");
+  if (nim.byteorder != nifti_short_order()) nifti_swap_Nbytes(bytes / nim.nbyper, nim.nbyper, raw.data());
+  std::memcpy(nim.data, raw.data(), raw.size());
 }
 
 at::Tensor voxels_to_tensor(const nifti_image& nim, const std::string& path) {
@@ -201,23 +237,64 @@ int nifti_type_of(at::ScalarType type) {
   }
 }
 
-std::vector<unsigned char> gzip(const void* data, size_t size, const std::string& path) {
-  z_stream zs{};
-  // windowBits 15 + 16: gzip wrapper, what .nii.gz readers expect. Level 6 is zlib's default.
-  if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-    throw Error("cannot compress " + path + ": zlib initialisation failed");
-  std::vector<unsigned char> out(deflateBound(&zs, size) + 64);
-  zs.next_in = static_cast<Bytef*>(const_cast<void*>(data));
-  zs.avail_in = static_cast<uInt>(size);
-  zs.next_out = out.data();
-  zs.avail_out = static_cast<uInt>(out.size());
-  const int rc = deflate(&zs, Z_FINISH);
-  const size_t written = zs.total_out;
-  deflateEnd(&zs);
-  if (rc != Z_STREAM_END) throw Error("cannot compress " + path + ": zlib error " + std::to_string(rc));
-  out.resize(written);
-  return out;
-}
+/// Deflates what is written into `file` with a gzip wrapper (what .nii.gz readers expect), in
+/// chunks: zlib counts in 32 bits, so a label map over 4 GiB is fed in pieces, every return code is
+/// checked, and finish() checks that every byte went in.
+class GzipStream {
+ public:
+  GzipStream(AtomicFile& file, std::string path) : file_(file), path_(std::move(path)) {
+    // windowBits 15 + 16: gzip wrapper. Level 6 is zlib's default.
+    if (deflateInit2(&zs_, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+      throw Error("cannot compress " + path_ + ": zlib initialisation failed");
+  }
+  ~GzipStream() { deflateEnd(&zs_); }
+  GzipStream(const GzipStream&) = delete;
+  GzipStream& operator=(const GzipStream&) = delete;
+
+  void write(const void* data, size_t size) {
+    const auto* in = static_cast<const Bytef*>(data);
+    while (size > 0) {
+      const size_t chunk = std::min<size_t>(size, size_t{1} << 30);
+      zs_.next_in = const_cast<Bytef*>(in);
+      zs_.avail_in = static_cast<uInt>(chunk);
+      run(Z_NO_FLUSH);
+      if (zs_.avail_in != 0)
+        throw Error("cannot compress " + path_ + ": zlib left " + std::to_string(zs_.avail_in) + " bytes unread");
+      in += chunk;
+      size -= chunk;
+      consumed_ += chunk;
+    }
+  }
+
+  void finish() {
+    zs_.next_in = nullptr;
+    zs_.avail_in = 0;
+    run(Z_FINISH);
+    if (static_cast<uint64_t>(zs_.total_in) != consumed_)
+      throw Error("cannot compress " + path_ + ": zlib read " + std::to_string(zs_.total_in) + " of " +
+                  std::to_string(consumed_) + " bytes");
+  }
+
+ private:
+  void run(int flush) {
+    int rc = Z_OK;
+    do {
+      zs_.next_out = buffer_.data();
+      zs_.avail_out = static_cast<uInt>(buffer_.size());
+      rc = deflate(&zs_, flush);
+      // Z_BUF_ERROR only says no progress was possible in this call; anything else negative is fatal.
+      if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR)
+        throw Error("cannot compress " + path_ + ": zlib error " + std::to_string(rc));
+      file_.write(buffer_.data(), buffer_.size() - zs_.avail_out);
+    } while (zs_.avail_out == 0 || (flush == Z_FINISH && rc != Z_STREAM_END));
+  }
+
+  AtomicFile& file_;
+  std::string path_;
+  z_stream zs_{};
+  std::vector<unsigned char> buffer_ = std::vector<unsigned char>(size_t{1} << 20);
+  uint64_t consumed_ = 0;
+};
 
 }  // namespace
 
@@ -244,6 +321,7 @@ Volume read_nifti(const std::string& path, const NiftiReadOptions& options) {
   check_voxel_count(*nim, path, dims, options);
   if (nifti_image_load(nim.get()) != 0 || !nim->data)
     throw Error(path + " is not a readable NIfTI image (its voxel data is damaged or truncated)");
+  restore_non_finite(*nim, path);
   for (int d = 4; d <= 7 && d <= nim->dim[0]; ++d)
     if (nim->dim[d] > 1)
       throw Error(path + " is a " + std::to_string(nim->ndim) + "-D image (" + dims + "); expected a 3-D volume");
@@ -256,6 +334,20 @@ Volume read_nifti(const std::string& path, const NiftiReadOptions& options) {
   const double slope = nim->scl_slope, inter = nim->scl_inter;
   if (slope != 0 && std::isfinite(slope) && std::isfinite(inter) && !(slope == 1 && inter == 0))
     v.data = v.data.to(at::kFloat) * slope + inter;
+
+  // nibabel (and so the official MONAI pipeline) reads a negative pixdim[1..3] as its absolute
+  // value, with a warning; nifti_clib would build the qform with 1 mm instead.
+  if (nim->dx < 0 || nim->dy < 0 || nim->dz < 0) {
+    v.warnings.push_back(path + " has negative voxel sizes (pixdim " + std::to_string(nim->dx) + ", " +
+                         std::to_string(nim->dy) + ", " + std::to_string(nim->dz) +
+                         "); read as their absolute values, as nibabel does");
+    nim->dx = std::fabs(nim->dx);
+    nim->dy = std::fabs(nim->dy);
+    nim->dz = std::fabs(nim->dz);
+    if (nim->qform_code > 0)
+      nim->qto_xyz = nifti_quatern_to_dmat44(nim->quatern_b, nim->quatern_c, nim->quatern_d, nim->qoffset_x,
+                                             nim->qoffset_y, nim->qoffset_z, nim->dx, nim->dy, nim->dz, nim->qfac);
+  }
 
   NiftiGeometry& g = v.geometry;
   g.version = version;
@@ -326,17 +418,20 @@ void write_nifti(const std::string& path, const at::Tensor& data, const NiftiGeo
     bytes.resize(sizeof hdr + 4, 0);
     std::memcpy(bytes.data(), &hdr, sizeof hdr);
   }
-  const size_t header_size = bytes.size();
+  // Header and voxels are streamed into the file (compressed for .gz) without joining them in
+  // memory: a whole-body label map is hundreds of MB, and sizes over 4 GiB must not be cut.
   const size_t data_size = static_cast<size_t>(disk.numel()) * disk.element_size();
-  bytes.resize(header_size + data_size);
-  std::memcpy(bytes.data() + header_size, disk.data_ptr(), data_size);
-
+  AtomicFile file(path);
   if (ends_with(path, ".gz")) {
-    const auto packed = gzip(bytes.data(), bytes.size(), path);
-    write_file_atomically(path, packed.data(), packed.size());
+    GzipStream gz(file, path);
+    gz.write(bytes.data(), bytes.size());
+    gz.write(disk.data_ptr(), data_size);
+    gz.finish();
   } else {
-    write_file_atomically(path, bytes.data(), bytes.size());
+    file.write(bytes.data(), bytes.size());
+    file.write(disk.data_ptr(), data_size);
   }
+  file.commit();
 }
 
 void write_nifti(const std::string& path, const Volume& volume) { write_nifti(path, volume.data, volume.geometry); }

@@ -175,4 +175,12 @@ at::Tensor scale_intensity(const at::Tensor& hu, double hu_min, double hu_max) {
   return x.clamp(0.0, 1.0);
 }
 
+int64_t replace_non_finite(at::Tensor& data, double hu) {
+  if (!data.is_floating_point()) return 0;
+  const at::Tensor bad = at::isfinite(data).logical_not_();
+  const int64_t count = bad.sum().item<int64_t>();
+  if (count > 0) data.masked_fill_(bad, hu);
+  return count;
+}
+
 }  // namespace swinsmt

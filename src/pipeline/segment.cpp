@@ -6,22 +6,37 @@
 #include <c10/core/GradMode.h>
 
 #include <chrono>
+#include <cmath>
+#include <sstream>
 
 namespace swinsmt {
+
+namespace {
+
+std::string mm(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
+}  // namespace
 
 SegmentOptions validated(SegmentOptions options) {
   if (options.roi_size.size() == 1) options.roi_size.assign(3, options.roi_size[0]);
   if (options.roi_size.size() != 3)
-    throw Error("the window size needs 1 or 3 values, got " + std::to_string(options.roi_size.size()));
+    throw Error("the window size needs 1 or 3 values, got " + std::to_string(options.roi_size.size()) + " (--roi)");
   for (int64_t r : options.roi_size)
-    if (r < 64 || r % 32 != 0)
-      throw Error("window size " + std::to_string(r) +
-                  " is not usable: the network needs sizes >= 64 and divisible by 32");
-  if (options.spacing && !(*options.spacing > 0))
-    throw Error("spacing must be a positive number of mm or \"native\", got " + std::to_string(*options.spacing));
-  if (!(options.hu_min < options.hu_max))
-    throw Error("the HU window must have min < max, got " + std::to_string(options.hu_min) + " " +
-                std::to_string(options.hu_max));
+    if (r < 64 || r > kMaxWindowSize || r % 32 != 0)
+      throw Error("window size " + std::to_string(r) + " is not usable (--roi): expected 64 to " +
+                  std::to_string(kMaxWindowSize) + ", divisible by 32 (the network's five stride-2 stages)");
+  if (options.spacing)
+    for (double s : *options.spacing)
+      if (!(s >= kMinSpacing && s <= kMaxSpacing))  // also false for NaN
+        throw Error("spacing (--spacing) " + mm(s) + " mm is not usable: expected " + mm(kMinSpacing) + " to " +
+                    mm(kMaxSpacing) + " mm, or \"native\"");
+  if (!std::isfinite(options.hu_min) || !std::isfinite(options.hu_max) || !(options.hu_min < options.hu_max))
+    throw Error("the HU window (--hu-window) must be two finite numbers with min < max, got " + mm(options.hu_min) +
+                " " + mm(options.hu_max));
   SlidingWindowOptions sw;
   sw.overlap = options.overlap;
   sw.sw_batch_size = options.sw_batch_size;
@@ -47,6 +62,20 @@ Segmentation Segmenter::segment(const io::Volume& ct, const ProgressCallback& pr
   const auto started = std::chrono::steady_clock::now();
   if (ct.data.dim() != 3)
     throw Error(ct.source + ": expected a 3-D volume, got " + std::to_string(ct.data.dim()) + " dimensions");
+  for (int64_t d = 0; d < 3; ++d)
+    if (ct.data.size(d) < 2)
+      throw Error(ct.source + " is " + std::to_string(ct.data.size(0)) + " x " + std::to_string(ct.data.size(1)) +
+                  " x " + std::to_string(ct.data.size(2)) + " voxels; expected at least 2 along each axis (a 3-D CT)");
+  if (!ct.modality.empty() && ct.modality != "CT")
+    throw Error(ct.source + " is a series of modality " + ct.modality +
+                "; the network segments CT (Modality CT, values in HU)");
+  if (ct.data.is_floating_point()) {
+    const int64_t bad = at::isfinite(ct.data).logical_not().sum().item<int64_t>();
+    if (bad > 0)
+      throw Error(ct.source + " has " + std::to_string(bad) +
+                  " voxels that are NaN or infinite; give them a value in HU (swinsmt segment --nan-as HU, "
+                  "replace_non_finite in the library)");
+  }
   // No autograd records; ordinary (not inference-mode) tensors, so the caller may edit the labels in place.
   c10::NoGradGuard no_grad;
   const c10::Device device = model_.model->parameters().front().device();
@@ -66,7 +95,14 @@ Segmentation Segmenter::segment(const io::Volume& ct, const ProgressCallback& pr
   at::Tensor image = ras.data;
   std::array<double, 3> model_spacing = ras_spacing;
   if (options_.spacing) {
-    model_spacing = {*options_.spacing, *options_.spacing, *options_.spacing};
+    model_spacing = *options_.spacing;
+    const auto grid = resampled_shape(ras_shape, ras_spacing, model_spacing);
+    const double voxels = static_cast<double>(grid[0]) * static_cast<double>(grid[1]) * static_cast<double>(grid[2]);
+    if (voxels > static_cast<double>(kMaxModelVoxels))
+      throw Error(ct.source + ": resampled to " + mm(model_spacing[0]) + " x " + mm(model_spacing[1]) + " x " +
+                  mm(model_spacing[2]) + " mm it becomes a " + std::to_string(grid[0]) + " x " +
+                  std::to_string(grid[1]) + " x " + std::to_string(grid[2]) + " grid; at most " +
+                  std::to_string(kMaxModelVoxels) + " voxels are supported (choose a larger --spacing)");
     image = resample_linear(image, ras_spacing, model_spacing);
   }
   image = scale_intensity(image, options_.hu_min, options_.hu_max).unsqueeze(0).unsqueeze(0);

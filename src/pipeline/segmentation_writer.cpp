@@ -34,15 +34,50 @@ std::string case_name(const fs::path& input) {
   return name;
 }
 
-/// Creates the folder that will hold `path` and proves a file can be created there (and removed).
-void prepare_folder_for(const std::string& path) {
-  const fs::path parent = fs::path(path).has_parent_path() ? fs::path(path).parent_path() : fs::path(".");
+/// `path` without a trailing separator ("out/" names the folder "out"), lexically normalised.
+fs::path normalized(const std::string& path) {
+  fs::path p = fs::path(path).lexically_normal();
+  if (p.filename().empty() && p.has_parent_path()) p = p.parent_path();
+  return p;
+}
+
+/// Where `path` would be created can be written: the nearest existing ancestor is a writable folder.
+/// Nothing is created here: folders appear only when a case writes its output.
+void check_creatable(const fs::path& path, const std::string& what) {
+  fs::path folder = path.has_parent_path() ? path.parent_path() : fs::path(".");
   std::error_code ec;
-  fs::create_directories(parent, ec);
-  if (ec || !fs::is_directory(parent))
-    throw Error("cannot create the folder " + parent.string() + " for " + path + ": " +
-                (ec ? ec.message() : "a file is in the way"));
-  AtomicFile probe(path);  // throws if the folder is not writable; removed when it goes out of scope
+  while (!fs::exists(folder, ec) && folder.has_parent_path() && folder != folder.parent_path())
+    folder = folder.parent_path();
+  if (!fs::exists(folder, ec)) folder = ".";
+  const fs::path parent = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  if (!fs::is_directory(folder, ec))
+    throw Error("cannot create the folder " + parent.string() + " for " + what + " " + path.string() + ": " +
+                folder.string() + " is a file, not a folder");
+  if (::access(folder.c_str(), W_OK | X_OK) != 0)
+    throw Error("cannot write " + what + " " + path.string() + ": the folder " + folder.string() + " is not writable");
+}
+
+/// The same file or folder, whether or not it exists yet (symbolic links and ".." resolved).
+bool same_path(const fs::path& a, const fs::path& b) {
+  std::error_code ec;
+  const fs::path ca = fs::weakly_canonical(a, ec);
+  if (ec) return false;
+  const fs::path cb = fs::weakly_canonical(b, ec);
+  return !ec && ca == cb;
+}
+
+/// The files a masks folder holds when swinsmt writes it: one <structure>.nii.gz per kept structure
+/// and the extras asked for. Nothing else in the folder is ever touched.
+std::vector<std::string> mask_file_names(const WriterOptions& options, int num_structures) {
+  std::vector<std::string> names;
+  if (options.keep.empty()) {
+    for (int id = 1; id <= num_structures; ++id) names.push_back(label_name(id) + ".nii.gz");
+  } else {
+    for (int id : options.keep) names.push_back(label_name(id) + ".nii.gz");
+  }
+  if (options.statistics) names.emplace_back("statistics.json");
+  if (options.preview) names.emplace_back("preview.png");
+  return names;
 }
 
 }  // namespace
@@ -54,6 +89,10 @@ std::vector<CtInput> find_ct_inputs(const std::vector<std::string>& paths) {
     if (!fs::exists(input, ec))
       throw Error(input + ": no such file or folder (expected a NIfTI file or a DICOM series folder)");
     if (!fs::is_directory(input, ec)) {
+      if (!is_nifti_name(input) && io::is_dicom_file(input))
+        throw Error(input + " is a DICOM file; pass the folder that holds its series (-i " +
+                    (fs::path(input).has_parent_path() ? fs::path(input).parent_path().string() : std::string(".")) +
+                    ")");
       cases.push_back({input, false, case_name(input)});
       continue;
     }
@@ -84,7 +123,8 @@ io::Volume read_ct(const CtInput& input) {
 SegmentationWriter::SegmentationWriter(std::string output, const std::vector<CtInput>& inputs, WriterOptions options)
     : output_(std::move(output)), options_(std::move(options)) {
   const bool masks = options_.form == LabelOutput::masks;
-  const fs::path out(output_);
+  const fs::path out = normalized(output_);
+  if (out.empty()) throw Error("the output path is empty");
   if (inputs.size() == 1) {
     OutputPaths p;
     p.labels = out.string();
@@ -120,19 +160,40 @@ SegmentationWriter::SegmentationWriter(std::string output, const std::vector<CtI
       paths_.push_back(p);
     }
   }
-  // Every output checked before minutes of inference.
+  // Every output checked before minutes of inference; nothing is created yet.
+  const auto refuse_inputs = [&](const fs::path& target) {
+    for (const CtInput& in : inputs)
+      if (same_path(target, in.path))
+        throw Error("output " + target.string() + " is the input " + in.path + "; an input is never overwritten");
+  };
   for (const OutputPaths& p : paths_) {
-    check_writable_output(p.labels, options_.overwrite);
+    std::error_code ec;
     if (masks) {
-      prepare_folder_for((fs::path(p.labels).parent_path() / ".swinsmt_probe").string());
+      const fs::path folder(p.labels);
+      if (fs::exists(folder, ec) && !fs::is_directory(folder, ec))
+        throw Error("output " + p.labels + " is a file; with --masks the output is a folder");
+      check_writable_output(p.labels, options_.overwrite);
+      refuse_inputs(folder);
+      for (const CtInput& in : inputs)
+        for (const auto& name : {std::string("statistics.json"), std::string("preview.png")})
+          if (same_path(folder / name, in.path))
+            throw Error("output " + (folder / name).string() + " is the input " + in.path +
+                        "; an input is never overwritten");
+      // An input NIfTI inside the folder under a structure's name would be replaced by its mask.
+      for (const CtInput& in : inputs)
+        for (const auto& [id, name] : labels())
+          if (same_path(folder / (name + ".nii.gz"), in.path))
+            throw Error("output folder " + p.labels + " holds the input " + in.path + " under the name of the " + name +
+                        " mask (label " + std::to_string(id) + "); choose another output folder");
+      check_creatable(folder, "the masks folder");
       continue;  // the extras live inside the masks folder, written with it
     }
-    prepare_folder_for(p.labels);
-    for (const auto* extra : {&p.statistics, &p.preview})
-      if (!extra->empty()) {
-        check_writable_output(*extra, options_.overwrite);
-        prepare_folder_for(*extra);
-      }
+    for (const auto* file : {&p.labels, &p.statistics, &p.preview}) {
+      if (file->empty()) continue;
+      refuse_inputs(*file);
+      check_writable_output(*file, options_.overwrite);
+      check_creatable(*file, "the output");
+    }
   }
 }
 
@@ -164,17 +225,25 @@ void SegmentationWriter::write(size_t index, const io::Volume& ct, const at::Ten
   };
 
   if (options_.form == LabelOutput::label_map) {
+    for (const auto* file : {&p.labels, &p.statistics, &p.preview}) {
+      std::error_code ec;
+      if (!file->empty() && fs::path(*file).has_parent_path())
+        fs::create_directories(fs::path(*file).parent_path(), ec);
+    }
     io::write_nifti(p.labels, labels, ct.geometry);
     write_extras(p.statistics, p.preview);
     return;
   }
-  // Masks: a temporary sibling folder renamed into place, so the folder only ever appears complete.
+  // Masks: written into a temporary sibling folder first. A new folder is that folder renamed into
+  // place, so it only ever appears complete; into an existing one (with overwrite) each file is
+  // moved over its namesake, and nothing else in the folder is touched.
   std::vector<int> ids = keep;
   if (ids.empty())
     for (int id = 1; id <= num_structures; ++id) ids.push_back(id);
   const fs::path target(p.labels);
   const fs::path temp = target.string() + ".partial" + std::to_string(::getpid());
   std::error_code ec;
+  if (target.has_parent_path()) fs::create_directories(target.parent_path(), ec);
   fs::remove_all(temp, ec);
   if (!fs::create_directories(temp, ec) || ec)
     throw Error("cannot create the folder " + temp.string() + " (to write " + p.labels + "): " + ec.message());
@@ -183,11 +252,15 @@ void SegmentationWriter::write(size_t index, const io::Volume& ct, const at::Ten
       io::write_nifti((temp / (label_name(id) + ".nii.gz")).string(), labels.eq(id).to(at::kByte), ct.geometry);
     write_extras(p.statistics.empty() ? "" : (temp / "statistics.json").string(),
                  p.preview.empty() ? "" : (temp / "preview.png").string());
-    if (fs::exists(target)) {
-      if (!options_.overwrite) throw Error(p.labels + " already exists; pass --overwrite to replace it");
-      fs::remove_all(target);
+    if (!fs::exists(target)) {
+      fs::rename(temp, target);
+      return;
     }
-    fs::rename(temp, target);
+    if (!options_.overwrite) throw Error(p.labels + " already exists; pass --overwrite to replace it");
+    if (!fs::is_directory(target))
+      throw Error("output " + p.labels + " is a file; with --masks the output is a folder");
+    for (const auto& name : mask_file_names(options_, num_structures)) fs::rename(temp / name, target / name);
+    fs::remove(temp);
   } catch (...) {
     fs::remove_all(temp, ec);
     throw;

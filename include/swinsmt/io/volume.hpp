@@ -5,6 +5,7 @@
 
 #include <array>
 #include <string>
+#include <vector>
 
 namespace swinsmt::io {
 
@@ -40,6 +41,11 @@ struct Volume {
   NiftiGeometry geometry;
   /// Where it came from (file or folder), for messages.
   std::string source;
+  /// DICOM Modality (0008,0060) of a series ("CT", "MR", ...); empty for NIfTI, which records none.
+  std::string modality;
+  /// What the reader found doubtful and how it read it anyway (one sentence each, naming the file);
+  /// `swinsmt segment` prints them as warnings.
+  std::vector<std::string> warnings;
 };
 
 /// Column norms of the 3x3 part of a 4x4 affine: the voxel size along each index axis.

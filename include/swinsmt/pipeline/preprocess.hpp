@@ -66,4 +66,8 @@ at::Tensor rescale_affine(const at::Tensor& affine, const std::array<double, 3>&
 /// (x - hu_min) / (hu_max - hu_min), clipped to [0, 1]. Throws swinsmt::Error unless hu_min < hu_max.
 at::Tensor scale_intensity(const at::Tensor& hu, double hu_min, double hu_max);
 
+/// Sets every NaN or infinite voxel of a floating-point volume to `hu` (an integer volume has none)
+/// and returns how many there were. Segmenter refuses non-finite voxels: this says what they mean.
+int64_t replace_non_finite(at::Tensor& data, double hu);
+
 }  // namespace swinsmt

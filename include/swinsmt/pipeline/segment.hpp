@@ -22,15 +22,22 @@ enum class AccumulateOn {
   device,  ///< the compute device
 };
 
+/// Limits of SegmentOptions (validated() refuses values outside them, naming the range).
+constexpr int64_t kMaxWindowSize = 512;
+constexpr double kMinSpacing = 0.1, kMaxSpacing = 100.0;  ///< mm
+/// The largest model grid (voxels after resampling) segment() accepts: 2^30, e.g. 1024^3.
+constexpr int64_t kMaxModelVoxels = int64_t{1} << 30;
+
 struct SegmentOptions {
-  /// Window size (each >= 64 and divisible by 32: the network's five stride-2 stages).
+  /// Window size (each 64 to kMaxWindowSize and divisible by 32: the network's five stride-2 stages).
   std::vector<int64_t> roi_size{128, 128, 128};
   double overlap = 0.5;
   BlendMode blend = BlendMode::gaussian;
   int64_t sw_batch_size = 1;
-  /// Isotropic model spacing in mm; nullopt keeps the input grid ("--spacing native").
-  c10::optional<double> spacing = 1.5;
-  /// HU window mapped to [0, 1] (clipped outside).
+  /// Model voxel size in mm along x, y, z (RAS), each kMinSpacing to kMaxSpacing; nullopt keeps the
+  /// input grid ("--spacing native").
+  c10::optional<std::array<double, 3>> spacing = std::array<double, 3>{1.5, 1.5, 1.5};
+  /// HU window mapped to [0, 1] (clipped outside); both finite.
   double hu_min = -1024, hu_max = 1024;
   AccumulateOn accumulate = AccumulateOn::automatic;
 };
@@ -45,9 +52,10 @@ struct Segmentation {
   double seconds = 0;                   ///< wall time of segment()
 };
 
-/// Checks options that do not depend on the model: ROI sizes (1 or 3 values, each >= 64 and
-/// divisible by 32), overlap in [0, 1), sw_batch_size >= 1, spacing > 0, hu_min < hu_max. Returns
-/// them with the ROI expanded to three values. Throws swinsmt::Error.
+/// Checks options that do not depend on the model: ROI sizes (1 or 3 values, each 64 to
+/// kMaxWindowSize and divisible by 32), overlap in [0, 1), sw_batch_size >= 1, spacing within
+/// [kMinSpacing, kMaxSpacing] mm, finite hu_min < hu_max. Returns them with the ROI expanded to three
+/// values. Throws swinsmt::Error naming the option and its allowed range.
 SegmentOptions validated(SegmentOptions options);
 
 class Segmenter {
@@ -58,7 +66,9 @@ class Segmenter {
   Segmenter(LoadedModel model, SegmentOptions options);
 
   /// Segments a CT (Volume::data in HU, any numeric dtype). `progress` is called after each window
-  /// batch. Throws swinsmt::Error.
+  /// batch. Throws swinsmt::Error for a volume with fewer than 2 voxels along an axis, a DICOM series
+  /// of another modality than CT, NaN or infinite voxels (see replace_non_finite), or a model grid
+  /// of more than kMaxModelVoxels voxels.
   Segmentation segment(const io::Volume& ct, const ProgressCallback& progress = {}) const;
 
   const LoadedModel& model() const { return model_; }

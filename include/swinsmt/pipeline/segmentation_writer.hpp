@@ -37,7 +37,9 @@ struct WriterOptions {
   LabelOutput form = LabelOutput::label_map;
   bool statistics = false;  ///< statistics.json: voxels, volume and mean HU per structure
   bool preview = false;     ///< preview.png: three orthogonal slices with the labels
-  bool overwrite = false;   ///< replace existing outputs (otherwise an existing output is an error)
+  /// Replace the files swinsmt writes when they exist (otherwise an existing output is an error);
+  /// never anything else, and never an input.
+  bool overwrite = false;
   /// Label ids to keep (the others become background); empty keeps every structure.
   std::vector<int> keep;
 };
@@ -53,9 +55,11 @@ class SegmentationWriter {
   /// Plans the outputs of `inputs` under `output` and checks that they can be written. One input:
   /// `output` is the label map file (.nii.gz or .nii; with masks, the folder) and the extras go
   /// beside it (inside the folder with masks). Several: `output` is a folder holding <name>.nii.gz,
-  /// <name>_statistics.json, <name>_preview.png (with masks <name>/). Throws swinsmt::Error before
-  /// any inference on a name clash, an existing output without `overwrite`, or a folder that cannot
-  /// be created or written.
+  /// <name>_statistics.json, <name>_preview.png (with masks <name>/). A trailing "/" is ignored.
+  /// Throws swinsmt::Error before any inference on a name clash, an existing output without
+  /// `overwrite`, an output that is (or, in a masks folder, would replace) an input, or a place
+  /// where nothing can be written. Creates nothing: folders appear when write() needs them.
+  /// Inputs are only ever read.
   SegmentationWriter(std::string output, const std::vector<CtInput>& inputs, WriterOptions options);
 
   size_t size() const { return paths_.size(); }
@@ -63,8 +67,11 @@ class SegmentationWriter {
   const WriterOptions& options() const { return options_; }
 
   /// Writes case `index`: `labels` (uint8 on the grid of `ct`, 0..num_structures) restricted to
-  /// options().keep, the statistics of the kept structures and the preview. A masks folder is built
-  /// under a temporary name and renamed into place, so it only ever appears complete.
+  /// options().keep, the statistics of the kept structures and the preview. Every file is written
+  /// under a temporary name and renamed into place. A new masks folder is built under a temporary
+  /// name and renamed, so it only ever appears complete; with `overwrite` an existing one gets the
+  /// files swinsmt writes (<structure>.nii.gz, statistics.json, preview.png) replaced and keeps
+  /// everything else. Throws swinsmt::Error; a failed write leaves no temporary file or folder.
   void write(size_t index, const io::Volume& ct, const at::Tensor& labels, int num_structures) const;
 
  private:
