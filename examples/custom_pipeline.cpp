@@ -28,7 +28,9 @@ int main(int argc, char** argv) {
     // Pre-processing: RAS orientation, 5 mm isotropic voxels, HU window -200..300 -> [0, 1].
     const std::array<double, 3> spacing{5.0, 5.0, 5.0};
     const swinsmt::OrientedImage ras = swinsmt::orient_to_ras(ct.data.to(at::kFloat), ct.affine);
-    const at::Tensor resampled = swinsmt::resample_linear(ras.data, swinsmt::io::spacing_of(ras.affine), spacing);
+    const swinsmt::SpacingPlan plan =
+        swinsmt::plan_spacing(ras.affine, {ras.data.size(0), ras.data.size(1), ras.data.size(2)}, spacing);
+    const at::Tensor resampled = swinsmt::spacing_linear(ras.data, plan);
     const at::Tensor input = swinsmt::scale_intensity(resampled, -200, 300).unsqueeze(0).unsqueeze(0);
 
     // Inference: 64^3 windows, 25 % overlap, every window weighted equally.
@@ -53,8 +55,7 @@ int main(int argc, char** argv) {
                 << static_cast<double>(voxels) * voxel_mm3 / 1000.0 << " ml\n";
     }
     if (argc == 4) {
-      const at::Tensor affine = swinsmt::rescale_affine(ras.affine, spacing);
-      swinsmt::io::write_nifti(argv[3], labels, swinsmt::io::NiftiGeometry::from_affine(affine));
+      swinsmt::io::write_nifti(argv[3], labels, swinsmt::io::NiftiGeometry::from_affine(plan.output_affine));
       std::cout << "wrote " << argv[3] << "\n";
     }
   } catch (const std::exception& e) {

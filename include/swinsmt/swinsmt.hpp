@@ -14,4 +14,5 @@
 #include <swinsmt/pipeline/segment.hpp>
 #include <swinsmt/pipeline/segmentation_writer.hpp>
 #include <swinsmt/pipeline/sliding_window.hpp>
+#include <swinsmt/pipeline/spacing.hpp>
 #include <swinsmt/pipeline/statistics.hpp>

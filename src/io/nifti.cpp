@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -166,6 +167,35 @@ void restore_non_finite(nifti_image& nim, const std::string& path) {
   if (!read) throw Error(path + " is not a readable NIfTI image (its voxel data is damaged or truncated)");
   if (nim.byteorder != nifti_short_order()) nifti_swap_Nbytes(bytes / nim.nbyper, nim.nbyper, raw.data());
   std::memcpy(nim.data, raw.data(), raw.size());
+}
+
+/// nibabel's shape_zoom_affine(shape, zooms, x_flip=True): the Analyze base affine.
+at::Tensor analyze_base_affine(const std::array<int64_t, 3>& shape, const std::array<double, 3>& zooms) {
+  auto affine = at::eye(4, at::kDouble);
+  const double sign[3] = {-1.0, 1.0, 1.0};
+  for (int a = 0; a < 3; ++a) {
+    const double zoom = sign[a] * zooms[a];
+    affine[a][a] = zoom;
+    affine[a][3] = -(static_cast<double>(shape[a]) - 1.0) / 2.0 * zoom;
+  }
+  return affine;
+}
+
+/// A sform whose voxel sizes differ from pixdim is an inconsistent header: nibabel (and the NIfTI
+/// standard) follow the sform, as this reader does, while MONAI's NibabelReader replaces it by the
+/// qform when the qform's voxel sizes match pixdim. Said, so a user can fix the file.
+void warn_if_sform_disagrees_with_pixdim(Volume& v, int sform_code, const NiftiGeometry& g, const std::string& path) {
+  if (sform_code <= 0) return;
+  const auto norms = spacing_of(g.sform);
+  for (int a = 0; a < 3; ++a)
+    if (std::abs(norms[a] - g.pixdim[a]) > 1e-5 + 1e-5 * std::abs(g.pixdim[a])) {
+      v.warnings.push_back(path + ": the sform's voxel sizes (" + std::to_string(norms[0]) + ", " +
+                           std::to_string(norms[1]) + ", " + std::to_string(norms[2]) + ") differ from pixdim (" +
+                           std::to_string(g.pixdim[0]) + ", " + std::to_string(g.pixdim[1]) + ", " +
+                           std::to_string(g.pixdim[2]) +
+                           "); read by the sform, as nibabel does (MONAI's reader may use the qform instead)");
+      return;
+    }
 }
 
 at::Tensor voxels_to_tensor(const nifti_image& nim, const std::string& path) {
@@ -361,7 +391,21 @@ Volume read_nifti(const std::string& path, const NiftiReadOptions& options) {
   g.time_units = nim->time_units;
   g.description = std::string(nim->descrip, strnlen(nim->descrip, sizeof nim->descrip));
 
-  at::Tensor affine = (g.sform_code > 0 ? g.sform : g.qform).clone();
+  at::Tensor affine;
+  if (g.sform_code > 0) {
+    affine = g.sform.clone();
+  } else if (g.qform_code > 0) {
+    affine = g.qform.clone();
+  } else {
+    // No orientation recorded: nibabel's get_best_affine falls back to the Analyze base affine
+    // (x flipped, the volume's centre at the origin), and so does the official MONAI pipeline.
+    // nifti_clib's diag(pixdim) would show it the patient mirrored left/right.
+    affine = analyze_base_affine({nim->nx, nim->ny, nim->nz}, g.pixdim);
+    v.warnings.push_back(path +
+                         " records no orientation (qform_code and sform_code are 0): read as nibabel and "
+                         "MONAI read it, LAS with the volume's centre at the origin");
+  }
+  warn_if_sform_disagrees_with_pixdim(v, nim->sform_code, g, path);
   const double scale = mm_per_unit(g.xyz_units);
   if (scale != 1.0) affine.slice(0, 0, 3).mul_(scale);
   v.affine = affine;

@@ -1,6 +1,7 @@
 #include <swinsmt/pipeline/segment.hpp>
 
 #include <swinsmt/error.hpp>
+#include <swinsmt/pipeline/spacing.hpp>
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
@@ -88,22 +89,21 @@ Segmentation Segmenter::segment(const io::Volume& ct, const ProgressCallback& pr
   // 1. Orientation to RAS (flips/permutations only), on the compute device.
   const OrientedImage ras = orient_to_ras(ct.data.to(device).to(at::kFloat), ct.affine);
   const std::array<int64_t, 3> ras_shape{ras.data.size(0), ras.data.size(1), ras.data.size(2)};
-  const std::array<double, 3> ras_spacing = io::spacing_of(ras.affine);
 
-  // 2. Optional trilinear resampling to the model spacing (raw HU, as MONAI Spacingd before
+  // 2. Optional resampling to the model spacing (raw HU, as MONAI Spacingd before
   //    ScaleIntensityRanged), 3. HU window.
   at::Tensor image = ras.data;
-  std::array<double, 3> model_spacing = ras_spacing;
+  c10::optional<SpacingPlan> plan;
   if (options_.spacing) {
-    model_spacing = *options_.spacing;
-    const auto grid = resampled_shape(ras_shape, ras_spacing, model_spacing);
+    plan = plan_spacing(ras.affine, ras_shape, *options_.spacing);
+    const auto& grid = plan->output_shape;
     const double voxels = static_cast<double>(grid[0]) * static_cast<double>(grid[1]) * static_cast<double>(grid[2]);
     if (voxels > static_cast<double>(kMaxModelVoxels))
-      throw Error(ct.source + ": resampled to " + mm(model_spacing[0]) + " x " + mm(model_spacing[1]) + " x " +
-                  mm(model_spacing[2]) + " mm it becomes a " + std::to_string(grid[0]) + " x " +
+      throw Error(ct.source + ": resampled to " + mm((*options_.spacing)[0]) + " x " + mm((*options_.spacing)[1]) +
+                  " x " + mm((*options_.spacing)[2]) + " mm it becomes a " + std::to_string(grid[0]) + " x " +
                   std::to_string(grid[1]) + " x " + std::to_string(grid[2]) + " grid; at most " +
                   std::to_string(kMaxModelVoxels) + " voxels are supported (choose a larger --spacing)");
-    image = resample_linear(image, ras_spacing, model_spacing);
+    image = spacing_linear(image, *plan);
   }
   image = scale_intensity(image, options_.hu_min, options_.hu_max).unsqueeze(0).unsqueeze(0);
   result.model_grid = {image.size(2), image.size(3), image.size(4)};
@@ -133,7 +133,7 @@ Segmentation Segmenter::segment(const io::Volume& ct, const ProgressCallback& pr
   // 5. Argmax, then back to the input grid: nearest neighbour (labels cannot be interpolated), then
   //    the inverse orientation.
   at::Tensor labels = logits.argmax(1)[0].to(at::kByte);
-  if (options_.spacing) labels = resample_nearest(labels, model_spacing, ras_spacing, ras_shape);
+  if (plan) labels = spacing_inverse_nearest(labels, *plan);
   labels = orient_from_ras(labels, orientation).contiguous().to(at::kCPU);
   result.labels = labels;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -1,7 +1,7 @@
 #pragma once
 // Geometry and intensity steps between a CT as stored and the network input, and back:
-// orientation to RAS (MONAI `Orientation(axcodes="RAS")`), resampling to the model spacing, and the
-// HU window. Every function works on the last three (spatial) dimensions, on any device.
+// orientation to RAS (MONAI `Orientation(axcodes="RAS")`) and the HU window. Every function works on the last three
+// (spatial) dimensions, on any device.
 
 #include <ATen/core/Tensor.h>
 
@@ -42,25 +42,7 @@ OrientedImage orient_to_ras(const at::Tensor& data, const at::Tensor& affine);
 /// to the index order and directions `original` (io_orientation of the input affine) describes.
 at::Tensor orient_from_ras(const at::Tensor& ras_data, const AxisOrientation& original);
 
-/// Shape of a grid resampled from `from_spacing` to `to_spacing` mm: floor((n - 1) * from / to) + 1
-/// voxels, so that every output voxel centre lies inside the input grid.
-std::array<int64_t, 3> resampled_shape(const std::array<int64_t, 3>& shape, const std::array<double, 3>& from_spacing,
-                                       const std::array<double, 3>& to_spacing);
-
-/// Trilinear resampling of data (..., X, Y, Z) (float) from `from_spacing` to `to_spacing` mm: output
-/// voxel n along an axis samples input index n * to / from (the first voxel centre stays where it
-/// is), separably along each axis. Output shape: resampled_shape.
-at::Tensor resample_linear(const at::Tensor& data, const std::array<double, 3>& from_spacing,
-                           const std::array<double, 3>& to_spacing);
-
-/// Nearest-neighbour resampling of data (..., X, Y, Z) (any dtype; used for label maps) from
-/// `from_spacing` onto a grid of `shape` with `to_spacing` and the same first voxel centre: output
-/// voxel n takes input index floor(n * to / from + 0.5), clamped to the grid.
-at::Tensor resample_nearest(const at::Tensor& data, const std::array<double, 3>& from_spacing,
-                            const std::array<double, 3>& to_spacing, const std::array<int64_t, 3>& shape);
-
-/// The affine of a grid with the same first voxel centre and axes as `affine` but `to_spacing` mm.
-at::Tensor rescale_affine(const at::Tensor& affine, const std::array<double, 3>& to_spacing);
+// Resampling to the model spacing and back: pipeline/spacing.hpp (MONAI Spacing and its inverse).
 
 /// MONAI `ScaleIntensityRange(a_min=hu_min, a_max=hu_max, b_min=0, b_max=1, clip=True)`: float32
 /// (x - hu_min) / (hu_max - hu_min), clipped to [0, 1]. Throws swinsmt::Error unless hu_min < hu_max.

@@ -1,0 +1,47 @@
+#pragma once
+// MONAI 1.3 `Spacing(pixdim, mode="bilinear")` (every other argument default) and its inverse as
+// `Invertd(nearest_interp=True)` runs it, to the last bit on the grids the pipeline sees: the
+// output grid, origin and shape MONAI computes (zoom_affine, compute_shape_offset), the sampling
+// positions of its affine_grid + grid_sample chain in float64, border padding, trilinear weights
+// summed in ATen's order, and nearest-neighbour labels rounded half away from zero (LibTorch 1.13's
+// 3-D grid_sample). Grids whose affine has a shear (gantry-tilted DICOM) are resampled along their
+// own axes, which MONAI does not do (it re-centres them); io::read_dicom_series warns about those.
+
+#include <ATen/core/Tensor.h>
+
+#include <array>
+#include <cstdint>
+
+namespace swinsmt {
+
+/// Where a grid is resampled to and how its voxels map back.
+struct SpacingPlan {
+  std::array<int64_t, 3> input_shape{};   ///< the grid as given (after orientation to RAS)
+  std::array<double, 3> input_spacing{};  ///< its voxel sizes (mm)
+  std::array<int64_t, 3> output_shape{};  ///< the resampled grid
+  /// Output voxel sizes: the target, or the input's own where it lies within 1e-3 mm of the target.
+  std::array<double, 3> output_spacing{};
+  /// The voxel sizes of the affine MONAI records for the resampled image (input spacing times the
+  /// voxel-to-voxel scale); its inverse samples from these.
+  std::array<double, 3> recorded_spacing{};
+  /// True when MONAI leaves the image as it is (affine within rtol 1e-5 / atol 1e-3 and the same
+  /// shape): no interpolation either way.
+  bool identity = false;
+  at::Tensor output_affine;  ///< 4x4 float64 voxel -> RAS mm of the resampled grid (origin kept)
+};
+
+/// The plan for resampling a grid of `shape` with `affine` (4x4 voxel -> mm; the pipeline passes
+/// the RAS-oriented one) to `target` mm. Throws swinsmt::Error for a non-positive target or an affine
+/// with a zero-length axis.
+SpacingPlan plan_spacing(const at::Tensor& affine, const std::array<int64_t, 3>& shape,
+                         const std::array<double, 3>& target);
+
+/// MONAI Spacing's bilinear resampling of `image` (X, Y, Z), any floating dtype, computed in float64
+/// and returned as float32 on the plan's output grid (border padding).
+at::Tensor spacing_linear(const at::Tensor& image, const SpacingPlan& plan);
+
+/// The inverse for labels (Invertd with nearest_interp=True): `labels` (X, Y, Z) on the plan's output
+/// grid, back onto its input grid by nearest neighbour. Same dtype as given.
+at::Tensor spacing_inverse_nearest(const at::Tensor& labels, const SpacingPlan& plan);
+
+}  // namespace swinsmt

@@ -1,0 +1,190 @@
+// Follows monai/transforms/spatial/array.py Spacing -> functional.spatial_resample (MONAI 1.3.2)
+// -> torch affine_grid + grid_sample (align_corners=False, padding "border", float64), one axis at
+// a time: after orientation to RAS the voxel-to-voxel transform of an unsheared grid is diagonal, so
+// every output coordinate along an axis depends on that axis alone. Each float64 operation is the
+// one MONAI and ATen perform, in their order: the tests compare with MONAI's output bit for bit.
+#include <swinsmt/pipeline/spacing.hpp>
+
+#include <swinsmt/error.hpp>
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+namespace swinsmt {
+namespace {
+
+/// A column's length; exactly |v| when the column has one non-zero entry (as sqrt(v * v) is).
+double column_norm(const at::Tensor& affine, int column) {
+  double sum = 0;
+  for (int r = 0; r < 3; ++r) {
+    const double v = affine[r][column].item<double>();
+    sum += v * v;
+  }
+  return std::sqrt(sum);
+}
+
+/// Input positions (clamped to the grid: border padding) of the output voxels along one axis, as
+/// grid_sample unnormalises affine_grid's coordinates. `sampled` is the voxel size of the grid read,
+/// `output` that of the grid written; both share their first voxel centre.
+std::vector<double> sample_positions(double sampled, double output, int64_t n_in, int64_t n_out) {
+  // theta = normalise_in @ inv(sampled affine) @ output affine @ inv(normalise_out), as MONAI builds it.
+  const double r = 1.0 / sampled;
+  const double x_aa = output * r;
+  const double x_a3 = 0.0 * r;  // same origin
+  const double p_aa = (2.0 / static_cast<double>(n_in)) * x_aa;
+  const double p_a3 = (2.0 / static_cast<double>(n_in)) * x_a3 + (1.0 / static_cast<double>(n_in) - 1.0);
+  const double i_aa = 1.0 / (2.0 / static_cast<double>(n_out));
+  const double i_a3 = -(1.0 / static_cast<double>(n_out) - 1.0) * i_aa;
+  const double t_aa = p_aa * i_aa;
+  const double t_a3 = p_aa * i_a3 + p_a3;
+  // affine_grid's base coordinates: linspace(-1, 1, n) * (n - 1) / n (align_corners=False), through
+  // at::linspace itself, whose vectorised kernel rounds as no formula written here would.
+  at::Tensor base =
+      n_out > 1 ? at::linspace(-1, 1, n_out, at::kDouble).mul(n_out - 1).div(n_out) : at::zeros({1}, at::kDouble);
+  const double* g = base.data_ptr<double>();
+  std::vector<double> positions(static_cast<size_t>(n_out));
+  const double size = static_cast<double>(n_in);
+  for (int64_t j = 0; j < n_out; ++j) {
+    const double coordinate = g[j] * t_aa + t_a3;
+    const double p = ((coordinate + 1.0) * size - 1.0) / 2.0;  // grid_sampler_unnormalize, align_corners=False
+    positions[static_cast<size_t>(j)] = std::min(size - 1.0, std::max(p, 0.0));  // clip_coordinates
+  }
+  return positions;
+}
+
+/// Linear interpolation taps along one axis: floor index, its weight and the next one's (which may
+/// lie past the grid with weight 0 when the position is its last voxel).
+struct Taps {
+  std::vector<int64_t> lower;
+  std::vector<double> w_lower, w_upper;
+};
+
+Taps linear_taps(const std::vector<double>& positions) {
+  Taps t;
+  for (double p : positions) {
+    const double x0 = std::floor(p);
+    t.lower.push_back(static_cast<int64_t>(x0));
+    t.w_lower.push_back((x0 + 1.0) - p);
+    t.w_upper.push_back(p - x0);
+  }
+  return t;
+}
+
+}  // namespace
+
+SpacingPlan plan_spacing(const at::Tensor& affine_in, const std::array<int64_t, 3>& shape,
+                         const std::array<double, 3>& target) {
+  const at::Tensor affine = affine_in.to(at::kCPU, at::kDouble).contiguous();
+  SpacingPlan plan;
+  plan.input_shape = shape;
+  plan.output_affine = affine.clone();
+  bool close_affine = true, close_scale = true, same_shape = true;
+  for (int a = 0; a < 3; ++a) {
+    if (!(target[a] > 0) || !std::isfinite(target[a]))
+      throw Error("resampling target spacing must be positive and finite, got " + std::to_string(target[a]) + " mm");
+    const double s = column_norm(affine, a);
+    if (!(s > 0)) throw Error("the image affine has a zero-length axis " + std::to_string(a) + "; cannot resample it");
+    plan.input_spacing[a] = s;
+    // Spacing keeps the input's own voxel size where it lies within 1e-3 mm of the target.
+    const double out_d = (target[a] - 1e-3 <= s && s <= target[a] + 1e-3) ? s : target[a];
+    // zoom_affine: the unit direction times the new size (s * (1 / s) is not always exactly 1).
+    const double n_aa = (s * (1.0 / s)) * out_d;
+    plan.output_spacing[a] = n_aa;
+    // compute_shape_offset: the extent of the input corners in output voxels, rounded half to even.
+    const double t = affine[a][3].item<double>();
+    const double y_aa = s * (1.0 / n_aa), y_a3 = t * (1.0 / n_aa);
+    const double extent = ((static_cast<double>(shape[a] - 1) * y_aa + y_a3) - y_a3) + 1.0;
+    plan.output_shape[a] = static_cast<int64_t>(std::nearbyint(extent));
+    if (plan.output_shape[a] < 1) plan.output_shape[a] = 1;
+    // The affine MONAI records: A @ inv(A) @ N, i.e. s * (N / s) on the diagonal.
+    const double x_aa = n_aa * (1.0 / s);
+    plan.recorded_spacing[a] = s * x_aa;
+    for (int r = 0; r < 3; ++r) plan.output_affine[r][a] = affine[r][a].item<double>() * (n_aa / s);
+    // Skip rule: allclose(A, N, rtol=1e-5, atol=1e-3) or allclose(inv(A) N, I, ...), and the same shape.
+    close_affine = close_affine && std::abs(s - n_aa) <= 1e-3 + 1e-5 * std::abs(n_aa);
+    close_scale = close_scale && std::abs(x_aa - 1.0) <= 1e-3 + 1e-5;
+    same_shape = same_shape && plan.output_shape[a] == shape[a];
+  }
+  plan.identity = (close_affine || close_scale) && same_shape;
+  if (plan.identity) {
+    plan.output_shape = shape;
+    plan.output_spacing = plan.recorded_spacing = plan.input_spacing;
+    plan.output_affine = affine.clone();
+  }
+  return plan;
+}
+
+at::Tensor spacing_linear(const at::Tensor& image, const SpacingPlan& plan) {
+  if (image.dim() != 3 || image.size(0) != plan.input_shape[0] || image.size(1) != plan.input_shape[1] ||
+      image.size(2) != plan.input_shape[2])
+    throw Error("spacing_linear: the image is " + c10::str(image.sizes()) + ", the plan's input grid " +
+                std::to_string(plan.input_shape[0]) + " x " + std::to_string(plan.input_shape[1]) + " x " +
+                std::to_string(plan.input_shape[2]));
+  if (plan.identity) return image.to(at::kFloat);
+  const at::Tensor in = image.to(at::kCPU, at::kDouble).contiguous();
+  const auto& n = plan.input_shape;
+  const auto& m = plan.output_shape;
+  std::array<Taps, 3> taps;
+  for (int a = 0; a < 3; ++a)
+    taps[a] = linear_taps(sample_positions(plan.input_spacing[a], plan.output_spacing[a], n[a], m[a]));
+  at::Tensor out = at::empty({m[0], m[1], m[2]}, at::kFloat);
+  const double* src = in.data_ptr<double>();
+  float* dst = out.data_ptr<float>();
+  const int64_t stride_i = n[1] * n[2], stride_j = n[2];
+  at::parallel_for(0, m[0], 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      // grid_sampler_3d: ATen's (x, y, z) are our (k, j, i); corners tnw, tne, tsw, tse, bnw, bne, bsw, bse.
+      const int64_t i0 = taps[0].lower[i];
+      const double wi[2] = {taps[0].w_lower[i], taps[0].w_upper[i]};
+      for (int64_t j = 0; j < m[1]; ++j) {
+        const int64_t j0 = taps[1].lower[j];
+        const double wj[2] = {taps[1].w_lower[j], taps[1].w_upper[j]};
+        for (int64_t k = 0; k < m[2]; ++k) {
+          const int64_t k0 = taps[2].lower[k];
+          const double wk[2] = {taps[2].w_lower[k], taps[2].w_upper[k]};
+          double value = 0.0;
+          for (int ci = 0; ci < 2; ++ci) {
+            const int64_t ii = i0 + ci;
+            for (int cj = 0; cj < 2; ++cj) {
+              const int64_t jj = j0 + cj;
+              for (int ck = 0; ck < 2; ++ck) {
+                const int64_t kk = k0 + ck;
+                const double weight = wk[ck] * wj[cj] * wi[ci];
+                if (ii < n[0] && jj < n[1] && kk < n[2]) value += src[ii * stride_i + jj * stride_j + kk] * weight;
+              }
+            }
+          }
+          dst[(i * m[1] + j) * m[2] + k] = static_cast<float>(value);
+        }
+      }
+    }
+  });
+  return out.to(image.device());
+}
+
+at::Tensor spacing_inverse_nearest(const at::Tensor& labels, const SpacingPlan& plan) {
+  if (labels.dim() != 3 || labels.size(0) != plan.output_shape[0] || labels.size(1) != plan.output_shape[1] ||
+      labels.size(2) != plan.output_shape[2])
+    throw Error("spacing_inverse_nearest: the labels are " + c10::str(labels.sizes()) + ", the plan's output grid " +
+                std::to_string(plan.output_shape[0]) + " x " + std::to_string(plan.output_shape[1]) + " x " +
+                std::to_string(plan.output_shape[2]));
+  if (plan.identity) return labels;
+  at::Tensor out = labels;
+  for (int a = 0; a < 3; ++a) {
+    // Invertd resamples from the recorded affine back to the input's, the same chain in reverse.
+    const auto positions =
+        sample_positions(plan.recorded_spacing[a], plan.input_spacing[a], plan.output_shape[a], plan.input_shape[a]);
+    std::vector<int64_t> index;
+    index.reserve(positions.size());
+    // LibTorch 1.13's 3-D nearest grid_sample rounds with std::round: halves away from zero.
+    for (double p : positions) index.push_back(static_cast<int64_t>(std::round(p)));
+    out = out.index_select(a, at::tensor(index, at::kLong).to(labels.device()));
+  }
+  return out;
+}
+
+}  // namespace swinsmt
