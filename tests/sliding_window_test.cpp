@@ -132,3 +132,47 @@ TEST(SlidingWindow, RejectsBadOptionsAndPredictorShapes) {
   EXPECT_THROW(inferer(at::rand({1, 1, 6, 6, 6}), [](const at::Tensor& x) { return x.slice(2, 0, 2); }), Error);
   EXPECT_THROW(parse_blend_mode("median"), Error);
 }
+
+// Slab-by-slab aggregation (SlidingWindowInferer::argmax) against the whole-volume aggregation then
+// argmax: the same labels, with only a window-deep slab of predictions held at a time.
+TEST(SlidingWindow, SlabArgmaxEqualsWholeVolumeArgmax) {
+  // A predictor whose channels cross each other in space, so the argmax changes across the volume.
+  const auto predictor = [](const at::Tensor& x) {
+    const at::Tensor mean = x.mean({2, 3, 4}, /*keepdim=*/true);
+    return at::cat({x * 2.0 - 0.7, x.sin() + mean, (x * 3.0).cos(), x * x - mean}, 1);
+  };
+  struct Case {
+    std::vector<int64_t> size, roi;
+    int64_t batch;
+    double overlap;
+  };
+  const std::vector<Case> cases = {
+      {{61, 30, 25}, {16, 16, 16}, 1, 0.5},   // longest axis first: MONAI's own order, bit for bit
+      {{20, 27, 53}, {16, 12, 16}, 1, 0.5},   // longest axis last: windows reordered
+      {{24, 40, 18}, {16, 16, 16}, 2, 0.25},  // a batch of two images, longest axis in the middle
+      {{10, 33, 7}, {8, 16, 8}, 1, 0.7},      // smaller than the window along z: padded
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(::testing::PrintToString(c.size));
+    SlidingWindowOptions options;
+    options.roi_size = c.roi;
+    options.overlap = c.overlap;
+    const SlidingWindowInferer inferer(options);
+    std::vector<int64_t> shape{c.batch, 1};
+    shape.insert(shape.end(), c.size.begin(), c.size.end());
+    const at::Tensor input = at::rand(shape, at::TensorOptions().dtype(at::kFloat));
+    const at::Tensor whole = inferer(input, predictor).argmax(1).to(at::kByte);
+    int64_t last_done = 0, last_total = 0;
+    const at::Tensor slabs = inferer.argmax(input, predictor, [&](int64_t done, int64_t total) {
+      last_done = done;
+      last_total = total;
+    });
+    ASSERT_EQ(slabs.sizes(), whole.sizes());
+    EXPECT_EQ(last_done, last_total);
+    EXPECT_EQ(last_total, c.batch * inferer.window_count(c.size));
+    const int64_t differ = slabs.ne(whole).sum().item<int64_t>();
+    if (c.size[0] == *std::max_element(c.size.begin(), c.size.end()) && c.batch == 1) EXPECT_EQ(differ, 0);
+    // Elsewhere only the order of the float sums differs: an argmax can flip only at a near tie.
+    EXPECT_LE(static_cast<double>(differ), 1e-5 * static_cast<double>(whole.numel()) + 1);
+  }
+}

@@ -108,8 +108,9 @@ Segmentation Segmenter::segment(const io::Volume& ct, const ProgressCallback& pr
   image = scale_intensity(image, options_.hu_min, options_.hu_max).unsqueeze(0).unsqueeze(0);
   result.model_grid = {image.size(2), image.size(3), image.size(4)};
 
-  // 4. Sliding windows. The logits need out_channels * voxels * 4 bytes: keep them on the compute
-  //    device only when that is affordable there.
+  // 4. Sliding windows, aggregated slab by slab (SlidingWindowInferer::argmax). The whole volume's
+  //    logits would need out_channels * voxels * 4 bytes; keep even the slab on the compute device
+  //    only when the whole would be affordable there.
   const int64_t out_channels = model_.config.out_channels();
   const double logits_bytes = 4.0 * static_cast<double>(out_channels) * static_cast<double>(image.numel());
   c10::Device output_device = device;
@@ -127,12 +128,12 @@ Segmentation Segmenter::segment(const io::Volume& ct, const ProgressCallback& pr
   result.windows = inferer.window_count({image.size(2), image.size(3), image.size(4)});
   // Inference does not change the model; forward() is simply not const in LibTorch.
   const auto network = model_.model.ptr();
-  const at::Tensor logits = inferer(
-      image, [&](const at::Tensor& x) { return network->forward(x.to(model_dtype)).to(at::kFloat); }, progress);
+  // Slab by slab: only a window-deep slab of logits is ever held, and the uint8 labels.
+  at::Tensor labels = inferer.argmax(
+      image, [&](const at::Tensor& x) { return network->forward(x.to(model_dtype)).to(at::kFloat); }, progress)[0];
 
-  // 5. Argmax, then back to the input grid: nearest neighbour (labels cannot be interpolated), then
-  //    the inverse orientation.
-  at::Tensor labels = logits.argmax(1)[0].to(at::kByte);
+  // 5. Back to the input grid: nearest neighbour (labels cannot be interpolated), then the inverse
+  //    orientation.
   if (plan) labels = spacing_inverse_nearest(labels, *plan);
   labels = orient_from_ras(labels, orientation).contiguous().to(at::kCPU);
   result.labels = labels;

@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <numeric>
 
 namespace swinsmt {
 namespace {
@@ -132,95 +134,198 @@ int64_t SlidingWindowInferer::window_count(const std::vector<int64_t>& image_siz
   return static_cast<int64_t>(window_starts(image_size, roi, scan_interval(image_size, roi, options_.overlap)).size());
 }
 
-at::Tensor SlidingWindowInferer::operator()(const at::Tensor& inputs_, const Predictor& predictor,
-                                            const ProgressCallback& progress) const {
-  const int64_t ndim = inputs_.dim() - 2;
-  if (ndim < 1 || ndim > 3)
+namespace {
+
+/// What both aggregations share: the padded input, the windows and their weight map.
+struct WindowRun {
+  int64_t ndim = 0, batch_size = 0;
+  c10::Device device{c10::kCPU}, window_device{c10::kCPU};
+  at::ScalarType dtype = at::kFloat;
+  std::vector<int64_t> original_size, roi, image_size, pad_size;
+  bool padded = false;
+  at::Tensor inputs;
+  std::vector<std::vector<int64_t>> starts;
+  at::Tensor weight;  ///< (1, 1, *roi) importance map on the window device, in the inputs' dtype
+};
+
+WindowRun prepare(const at::Tensor& inputs_, const SlidingWindowOptions& options) {
+  WindowRun r;
+  r.ndim = inputs_.dim() - 2;
+  if (r.ndim < 1 || r.ndim > 3)
     throw Error("sliding-window input must be (B, C, 1 to 3 spatial dims), got " + std::to_string(inputs_.dim()) +
                 " dimensions");
   if (!inputs_.is_floating_point()) throw Error("sliding-window input must be floating point");
-  const auto compute_dtype = inputs_.scalar_type();
-  const int64_t batch_size = inputs_.size(0);
-  const c10::Device device = options_.output_device.value_or(inputs_.device());
-  const c10::Device sw_device = options_.window_device.value_or(inputs_.device());
-  std::vector<int64_t> original_size(inputs_.sizes().begin() + 2, inputs_.sizes().end());
-  const auto roi = resolve_roi_size(options_.roi_size, original_size);
+  r.dtype = inputs_.scalar_type();
+  r.batch_size = inputs_.size(0);
+  r.device = options.output_device.value_or(inputs_.device());
+  r.window_device = options.window_device.value_or(inputs_.device());
+  r.original_size.assign(inputs_.sizes().begin() + 2, inputs_.sizes().end());
+  r.roi = resolve_roi_size(options.roi_size, r.original_size);
 
   // In case the image is smaller than the ROI: pad symmetrically (floor on the low side), constant.
-  std::vector<int64_t> image_size(ndim), pad_size;
-  for (int64_t d = 0; d < ndim; ++d) image_size[d] = std::max(original_size[d], roi[d]);
+  r.image_size.resize(r.ndim);
+  for (int64_t d = 0; d < r.ndim; ++d) r.image_size[d] = std::max(r.original_size[d], r.roi[d]);
   for (int64_t k = inputs_.dim() - 1; k > 1; --k) {  // F.pad order: last dimension first
-    const int64_t diff = std::max<int64_t>(roi[k - 2] - inputs_.size(k), 0);
-    pad_size.push_back(diff / 2);
-    pad_size.push_back(diff - diff / 2);
+    const int64_t diff = std::max<int64_t>(r.roi[k - 2] - inputs_.size(k), 0);
+    r.pad_size.push_back(diff / 2);
+    r.pad_size.push_back(diff - diff / 2);
   }
-  const bool padded = std::any_of(pad_size.begin(), pad_size.end(), [](int64_t p) { return p != 0; });
-  const at::Tensor inputs = padded ? at::constant_pad_nd(inputs_, pad_size, options_.padding_value) : inputs_;
-
-  const auto interval = scan_interval(image_size, roi, options_.overlap);
-  const auto slices = window_starts(image_size, roi, interval);
-  const auto num_win = static_cast<int64_t>(slices.size());
-  const int64_t total_slices = num_win * batch_size;
-
+  r.padded = std::any_of(r.pad_size.begin(), r.pad_size.end(), [](int64_t p) { return p != 0; });
+  r.inputs = r.padded ? at::constant_pad_nd(inputs_, r.pad_size, options.padding_value) : inputs_;
+  r.starts = window_starts(r.image_size, r.roi, scan_interval(r.image_size, r.roi, options.overlap));
   // Window-level importance map (valid patch size == roi after padding).
-  const at::Tensor w_t =
-      importance_map(roi, options_.blend, options_.sigma_scale, sw_device).to(compute_dtype).unsqueeze(0).unsqueeze(0);
+  r.weight =
+      importance_map(r.roi, options.blend, options.sigma_scale, r.window_device).to(r.dtype).unsqueeze(0).unsqueeze(0);
+  return r;
+}
 
-  auto window_index = [&](int64_t idx) {
-    std::vector<at::indexing::TensorIndex> index{Slice(idx / num_win, idx / num_win + 1), Slice()};
-    const auto& start = slices[idx % num_win];
-    for (int64_t d = 0; d < ndim; ++d) index.emplace_back(Slice(start[d], start[d] + roi[d]));
-    return index;
-  };
+/// Index of window `start` (spatial dims only, after `lead` leading full slices), along dimension
+/// `offset_dim` shifted by `offset` (the accumulator of a slab starts there).
+std::vector<at::indexing::TensorIndex> window_index(const WindowRun& r, const std::vector<int64_t>& start,
+                                                    std::vector<at::indexing::TensorIndex> lead,
+                                                    int64_t offset_dim = -1, int64_t offset = 0) {
+  for (int64_t d = 0; d < r.ndim; ++d) {
+    const int64_t s = start[d] - (d == offset_dim ? offset : 0);
+    lead.emplace_back(Slice(s, s + r.roi[d]));
+  }
+  return lead;
+}
 
-  at::Tensor output, count_map;
-  if (progress) progress(0, total_slices);  // a bar can show the total before the first (slow) window
-  for (int64_t slice_g = 0; slice_g < total_slices; slice_g += options_.sw_batch_size) {
-    const int64_t end = std::min(slice_g + options_.sw_batch_size, total_slices);
+/// Runs the predictor over the windows in `order` (indices into starts, for every image of the
+/// batch), `sw_batch_size` at a time, and hands each weighted window prediction to `consume`
+/// (image, start, (1, C_out, *roi) on the output device).
+void predict_windows(const WindowRun& r, const std::vector<size_t>& order, const SlidingWindowOptions& options,
+                     const Predictor& predictor, const ProgressCallback& progress,
+                     const std::function<void(int64_t, const std::vector<int64_t>&, const at::Tensor&)>& consume) {
+  const auto num_win = static_cast<int64_t>(order.size());
+  const int64_t total = num_win * r.batch_size;
+  if (progress) progress(0, total);  // a bar can show the total before the first (slow) window
+  for (int64_t first = 0; first < total; first += options.sw_batch_size) {
+    const int64_t end = std::min(first + options.sw_batch_size, total);
     std::vector<at::Tensor> windows;
-    for (int64_t idx = slice_g; idx < end; ++idx) windows.push_back(inputs.index(window_index(idx)));
-    const at::Tensor win_data = (windows.size() > 1 ? at::cat(windows) : windows[0]).to(sw_device);
+    for (int64_t idx = first; idx < end; ++idx) {
+      const int64_t image = idx / num_win;
+      windows.push_back(
+          r.inputs.index(window_index(r, r.starts[order[idx % num_win]], {Slice(image, image + 1), Slice()})));
+    }
+    const at::Tensor win_data = (windows.size() > 1 ? at::cat(windows) : windows[0]).to(r.window_device);
     at::Tensor seg = predictor(win_data);
-
-    if (seg.dim() != inputs.dim() || seg.size(0) != end - slice_g ||
-        !std::equal(roi.begin(), roi.end(), seg.sizes().begin() + 2))
+    if (seg.dim() != r.inputs.dim() || seg.size(0) != end - first ||
+        !std::equal(r.roi.begin(), r.roi.end(), seg.sizes().begin() + 2))
       throw Error("the predictor returned " + join(seg.sizes().vec()) + " for windows of " +
                   join(win_data.sizes().vec()) + "; expected (windows, channels) + the window size");
-
-    if (!output.defined()) {
-      std::vector<int64_t> output_shape{batch_size, seg.size(1)};
-      output_shape.insert(output_shape.end(), image_size.begin(), image_size.end());
-      output = at::zeros(output_shape, at::TensorOptions().dtype(compute_dtype).device(device));
-      std::vector<int64_t> count_shape{1, 1};
-      count_shape.insert(count_shape.end(), image_size.begin(), image_size.end());
-      count_map = at::zeros(count_shape, at::TensorOptions().dtype(compute_dtype).device(device));
-      const at::Tensor w_on_device = w_t.to(device);
-      for (const auto& start : slices) {
-        std::vector<at::indexing::TensorIndex> index{Slice(), Slice()};
-        for (int64_t d = 0; d < ndim; ++d) index.emplace_back(Slice(start[d], start[d] + roi[d]));
-        count_map.index(index).add_(w_on_device);
-      }
-    }
-    seg.mul_(w_t);  // in place, in the predictor's dtype, as MONAI's `*=`
-    seg = seg.to(device);
-    for (int64_t idx = slice_g; idx < end; ++idx) {
-      auto index = window_index(idx);
-      output.index(index).add_(seg[idx - slice_g]);
-    }
-    if (progress) progress(end, total_slices);
+    seg.mul_(r.weight);  // in place, in the predictor's dtype, as MONAI's `*=`
+    seg = seg.to(r.device);
+    for (int64_t idx = first; idx < end; ++idx)
+      consume(idx / num_win, r.starts[order[idx % num_win]], seg.narrow(0, idx - first, 1));
+    if (progress) progress(end, total);
   }
+}
 
+/// The original image region of a padded result (dimension d was padded by pad_size[2 (ndim-1-d)]
+/// on the low side), from dimension `first_spatial` on.
+at::Tensor crop_padding(const WindowRun& r, const at::Tensor& padded_result, int64_t first_spatial) {
+  if (!r.padded) return padded_result;
+  std::vector<at::indexing::TensorIndex> crop(static_cast<size_t>(first_spatial), Slice());
+  for (int64_t d = 0; d < r.ndim; ++d) {
+    const int64_t low = r.pad_size[2 * (r.ndim - 1 - d)];
+    crop.emplace_back(Slice(low, low + r.original_size[d]));
+  }
+  return padded_result.index(crop);
+}
+
+}  // namespace
+
+at::Tensor SlidingWindowInferer::operator()(const at::Tensor& inputs, const Predictor& predictor,
+                                            const ProgressCallback& progress) const {
+  const WindowRun r = prepare(inputs, options_);
+  std::vector<size_t> order(r.starts.size());
+  std::iota(order.begin(), order.end(), size_t{0});  // MONAI's order
+  at::Tensor output, count_map;
+  predict_windows(r, order, options_, predictor, progress,
+                  [&](int64_t image, const std::vector<int64_t>& start, const at::Tensor& seg) {
+                    if (!output.defined()) {
+                      std::vector<int64_t> output_shape{r.batch_size, seg.size(1)};
+                      output_shape.insert(output_shape.end(), r.image_size.begin(), r.image_size.end());
+                      output = at::zeros(output_shape, at::TensorOptions().dtype(r.dtype).device(r.device));
+                      std::vector<int64_t> count_shape{1, 1};
+                      count_shape.insert(count_shape.end(), r.image_size.begin(), r.image_size.end());
+                      count_map = at::zeros(count_shape, at::TensorOptions().dtype(r.dtype).device(r.device));
+                      const at::Tensor w_on_device = r.weight.to(r.device);
+                      for (const auto& s : r.starts)
+                        count_map.index(window_index(r, s, {Slice(), Slice()})).add_(w_on_device);
+                    }
+                    output.index(window_index(r, start, {Slice(image, image + 1), Slice()})).add_(seg);
+                  });
   output.div_(count_map);  // account for overlapping sections
-  if (padded) {
-    // Remove the padding: dimension d was padded by pad_size[2 * (ndim - 1 - d)] on the low side.
-    std::vector<at::indexing::TensorIndex> crop{Slice(), Slice()};
-    for (int64_t d = 0; d < ndim; ++d) {
-      const int64_t low = pad_size[2 * (ndim - 1 - d)];
-      crop.emplace_back(Slice(low, low + original_size[d]));
-    }
-    output = output.index(crop);
+  return crop_padding(r, output, 2);
+}
+
+at::Tensor SlidingWindowInferer::argmax(const at::Tensor& inputs, const Predictor& predictor,
+                                        const ProgressCallback& progress) const {
+  if (inputs.dim() >= 1 && inputs.size(0) > 1) {
+    // One image at a time: each runs its slabs from the start of the axis.
+    const int64_t images = inputs.size(0);
+    const int64_t per_image = window_count(std::vector<int64_t>(inputs.sizes().begin() + 2, inputs.sizes().end()));
+    std::vector<at::Tensor> labels;
+    for (int64_t b = 0; b < images; ++b)
+      labels.push_back(argmax(inputs.narrow(0, b, 1), predictor, [&](int64_t done, int64_t) {
+        if (progress) progress(b * per_image + done, images * per_image);
+      }));
+    return at::cat(labels);
   }
-  return output;
+  const WindowRun r = prepare(inputs, options_);
+  // Slabs along the longest axis: windows in the order of their start there (stable, so MONAI's
+  // order within a slab; bit for bit MONAI's sums when that axis is its slowest, the first).
+  const int64_t axis = std::max_element(r.image_size.begin(), r.image_size.end()) - r.image_size.begin();
+  const int64_t dim = 2 + axis;  // in (B, C, *spatial)
+  std::vector<size_t> order(r.starts.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return r.starts[a][axis] < r.starts[b][axis]; });
+
+  std::vector<int64_t> label_shape{r.batch_size};
+  label_shape.insert(label_shape.end(), r.image_size.begin(), r.image_size.end());
+  at::Tensor labels = at::zeros(label_shape, at::TensorOptions().dtype(at::kByte).device(r.device));
+  // The open slab [low, low + roi) along the axis: every window not yet run starts at or after low,
+  // so everything before it is final once the windows starting there are about to run.
+  const int64_t depth = r.roi[axis];
+  int64_t low = 0;
+  at::Tensor sum, count;
+  const auto finalize = [&](int64_t until) {
+    const int64_t n = std::min(until, r.image_size[axis]) - low;
+    if (n <= 0) return;
+    const at::Tensor mean = sum.narrow(dim, 0, n) / count.narrow(dim, 0, n);
+    if (mean.size(1) > 256)
+      throw Error("argmax: " + std::to_string(mean.size(1)) + " channels do not fit uint8 labels");
+    labels.narrow(dim - 1, low, n).copy_(mean.argmax(1).to(at::kByte));
+    // Move the rest of the slab to the front and clear what follows.
+    const int64_t keep = depth - n;
+    if (keep > 0) {
+      sum.narrow(dim, 0, keep).copy_(sum.narrow(dim, n, keep).clone());
+      count.narrow(dim, 0, keep).copy_(count.narrow(dim, n, keep).clone());
+    }
+    sum.narrow(dim, std::max<int64_t>(keep, 0), std::min(n, depth)).zero_();
+    count.narrow(dim, std::max<int64_t>(keep, 0), std::min(n, depth)).zero_();
+    low += n;
+  };
+  predict_windows(r, order, options_, predictor, progress,
+                  [&](int64_t image, const std::vector<int64_t>& start, const at::Tensor& seg) {
+                    if (!sum.defined()) {
+                      std::vector<int64_t> shape{r.batch_size, seg.size(1)};
+                      shape.insert(shape.end(), r.image_size.begin(), r.image_size.end());
+                      shape[dim] = depth;
+                      sum = at::zeros(shape, at::TensorOptions().dtype(r.dtype).device(r.device));
+                      shape[1] = 1;
+                      shape[0] = 1;
+                      count = at::zeros(shape, at::TensorOptions().dtype(r.dtype).device(r.device));
+                    }
+                    if (start[axis] > low) finalize(start[axis]);
+                    sum.index(window_index(r, start, {Slice(image, image + 1), Slice()}, axis, low)).add_(seg);
+                    count.index(window_index(r, start, {Slice(), Slice()}, axis, low)).add_(r.weight.to(r.device));
+                  });
+  finalize(r.image_size[axis]);
+  return crop_padding(r, labels, 1);
 }
 
 }  // namespace swinsmt

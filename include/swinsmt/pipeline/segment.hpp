@@ -15,9 +15,9 @@
 
 namespace swinsmt {
 
-/// Where the logits of the whole volume (out_channels x voxels x 4 bytes) are accumulated.
+/// Where the logits are accumulated (one window-deep slab at a time: SlidingWindowInferer::argmax).
 enum class AccumulateOn {
-  automatic,  ///< the compute device when they take at most 4 GiB there, else the CPU
+  automatic,  ///< the compute device when the whole volume's logits would take at most 4 GiB there, else the CPU
   cpu,
   device,  ///< the compute device
 };

@@ -54,6 +54,15 @@ class SlidingWindowInferer {
   at::Tensor operator()(const at::Tensor& inputs, const Predictor& predictor,
                         const ProgressCallback& progress = {}) const;
 
+  /// The argmax over channels of operator()'s result, (B, *spatial) uint8, without ever holding the
+  /// whole volume's predictions: windows run in the order of their start along the longest spatial
+  /// axis, and each slab along it is divided by its weights, argmaxed and released as soon as no
+  /// later window touches it. Memory: the predictions of one window-deep slab (C_out x roi along that
+  /// axis x the other two sizes) instead of the whole volume. Equal to operator() then argmax where
+  /// the longest axis is the first (MONAI's window order); elsewhere only the order of the float sums
+  /// over overlapping windows differs. Throws swinsmt::Error for more than 256 channels.
+  at::Tensor argmax(const at::Tensor& inputs, const Predictor& predictor, const ProgressCallback& progress = {}) const;
+
   /// Number of windows per image for a given spatial size.
   int64_t window_count(const std::vector<int64_t>& image_size) const;
 
