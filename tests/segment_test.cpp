@@ -6,7 +6,9 @@
 
 #include <swinsmt/error.hpp>
 #include <swinsmt/io/nifti.hpp>
+#include <swinsmt/pipeline/body_crop.hpp>
 #include <swinsmt/pipeline/segment.hpp>
+#include <swinsmt/pipeline/sliding_window.hpp>
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -167,3 +169,44 @@ INSTANTIATE_TEST_SUITE_P(
                       // Three values; 3 mm -> 2 mm along z puts every other inverse sample on a half-way tie.
                       std::make_tuple("example_ct_sm.nii.gz", "example_ct_sm_ref_labels_1p5x1p5x2.nii.gz",
                                       std::array<double, 3>{1.5, 1.5, 2.0})));
+
+TEST(BodyCrop, LargestRegionAboveMinus500Hu) {
+  at::Tensor hu = at::full({40, 30, 20}, -1000.0, at::kFloat);
+  hu.slice(0, 5, 25).slice(1, 4, 20).slice(2, 2, 18).fill_(40.0);    // the body
+  hu.slice(0, 30, 34).slice(1, 25, 28).slice(2, 0, 3).fill_(300.0);  // a smaller object apart from it
+  hu[39][0][0] = 1000.0;                                             // one bright voxel
+  const auto box = body_box(hu);
+  ASSERT_TRUE(box.has_value());
+  EXPECT_EQ(*box, (Box3{{{5, 25}, {4, 20}, {2, 18}}}));
+  EXPECT_EQ(grow_box(*box, {8, 8, 8}, {40, 30, 20}), (Box3{{{0, 33}, {0, 28}, {0, 20}}}));
+  EXPECT_FALSE(body_box(at::full({4, 4, 4}, -1000.0)).has_value());
+}
+
+TEST(BodyCrop, WindowsOnlyOverTheBody) {
+  // The 30-slice crop in a field of air: 80 voxels of it on each side in x and y, 40 in z.
+  auto ct = io::read_nifti(test::data_path("example_ct_sm.nii.gz"));
+  ct.data = at::constant_pad_nd(ct.data.to(at::kFloat), {40, 40, 80, 80, 80, 80}, -1024.0);
+  ct.affine = ct.affine.clone();
+  for (int r = 0; r < 3; ++r) ct.affine[r][3] -= (ct.affine[r][0] * 80 + ct.affine[r][1] * 80 + ct.affine[r][2] * 40);
+  SegmentOptions options = reference_options();
+  options.spacing = std::array<double, 3>{6.0, 6.0, 6.0};
+  options.crop_body = true;
+  const Segmenter cropping(load(test::example_weights()), options);
+  const auto result = cropping.segment(ct);
+  SlidingWindowOptions sw;
+  sw.roi_size = {64, 64, 64};
+  const int64_t full_windows =
+      SlidingWindowInferer(sw).window_count({result.model_grid[0], result.model_grid[1], result.model_grid[2]});
+  std::cout << "crop body: " << result.windows << " windows instead of " << full_windows << " on a "
+            << result.model_grid[0] << " x " << result.model_grid[1] << " x " << result.model_grid[2] << " grid\n";
+  EXPECT_LT(result.windows, full_windows);
+  // The region is the body (inside the original field of view: x 40..101, y 40..91 at 6 mm) grown by
+  // half a window, so at most that wide; far outside it everything is background.
+  EXPECT_LE(result.region[0][1] - result.region[0][0], 61 + 64 + 1);
+  EXPECT_LE(result.region[1][1] - result.region[1][0], 51 + 64 + 1);
+  EXPECT_GE(result.region[0][0], 40 - 32 - 1);
+  EXPECT_EQ(result.labels.sizes(), ct.data.sizes());
+  ASSERT_GT(result.region[0][0], 1);
+  EXPECT_EQ(result.labels.slice(0, 0, 2 * result.region[0][0] - 2).max().item<int>(), 0);
+  EXPECT_GT(result.labels.slice(0, 80, 202).max().item<int>(), 0);
+}

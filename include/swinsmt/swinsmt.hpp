@@ -8,6 +8,7 @@
 #include <swinsmt/io/nifti.hpp>
 #include <swinsmt/io/volume.hpp>
 
+#include <swinsmt/pipeline/body_crop.hpp>
 #include <swinsmt/pipeline/labels.hpp>
 #include <swinsmt/pipeline/preprocess.hpp>
 #include <swinsmt/pipeline/preview.hpp>

@@ -26,7 +26,7 @@ namespace {
 
 struct SegmentArgs {
   std::vector<std::string> inputs;
-  std::string output, weights, blend = "gaussian";
+  std::string output, weights, blend = "gaussian", crop = "none";
   std::vector<std::string> spacing{"1.5"};
   std::optional<double> nan_as;
   ModelArgs model;
@@ -92,6 +92,7 @@ void run_segment(const SegmentArgs& args) {
   options.hu_min = args.hu_window[0];
   options.hu_max = args.hu_window[1];
   options.spacing = parse_spacing(args.spacing);
+  options.crop_body = args.crop == "body";
   // Fail fast on everything that does not need the weights: options, names, inputs, outputs.
   options = validated(options);
   const std::vector<int> subset = label_ids(args.roi_subset);
@@ -220,6 +221,11 @@ void add_segment_command(CLI::App& app) {
   cmd->add_option("--spacing", args->spacing,
                   "Model voxel size in mm: one value, three (x y z), or \"native\" to keep the input grid")
       ->expected(1, 3)
+      ->capture_default_str();
+  cmd->add_option("--crop", args->crop,
+                  "Windows over the whole grid (none, the official pipeline) or only the body's bounding box "
+                  "(body: largest region above -500 HU plus half a window; background outside)")
+      ->check(CLI::IsMember({"none", "body"}))
       ->capture_default_str();
   cmd->add_option("--nan-as", args->nan_as,
                   "HU value for NaN or infinite voxels (without it such a volume is an error)");

@@ -1,6 +1,7 @@
 #include <swinsmt/pipeline/segment.hpp>
 
 #include <swinsmt/error.hpp>
+#include <swinsmt/pipeline/body_crop.hpp>
 #include <swinsmt/pipeline/spacing.hpp>
 
 #include <ATen/ATen.h>
@@ -105,8 +106,19 @@ Segmentation Segmenter::segment(const io::Volume& ct, const ProgressCallback& pr
                   std::to_string(kMaxModelVoxels) + " voxels are supported (choose a larger --spacing)");
     image = spacing_linear(image, *plan);
   }
+  result.model_grid = {image.size(0), image.size(1), image.size(2)};
+  Box3 region{{{0, image.size(0)}, {0, image.size(1)}, {0, image.size(2)}}};
+  if (options_.crop_body) {
+    // Half a window of margin: every body voxel keeps at least the context it has at the border of
+    // a window in the full run.
+    const auto body = body_box(image);
+    if (body)
+      region = grow_box(*body, {options_.roi_size[0] / 2, options_.roi_size[1] / 2, options_.roi_size[2] / 2},
+                        result.model_grid);
+  }
+  result.region = region;
+  for (int a = 0; a < 3; ++a) image = image.narrow(a, region[a][0], region[a][1] - region[a][0]);
   image = scale_intensity(image, options_.hu_min, options_.hu_max).unsqueeze(0).unsqueeze(0);
-  result.model_grid = {image.size(2), image.size(3), image.size(4)};
 
   // 4. Sliding windows, aggregated slab by slab (SlidingWindowInferer::argmax). The whole volume's
   //    logits would need out_channels * voxels * 4 bytes; keep even the slab on the compute device
@@ -131,6 +143,15 @@ Segmentation Segmenter::segment(const io::Volume& ct, const ProgressCallback& pr
   // Slab by slab: only a window-deep slab of logits is ever held, and the uint8 labels.
   at::Tensor labels = inferer.argmax(
       image, [&](const at::Tensor& x) { return network->forward(x.to(model_dtype)).to(at::kFloat); }, progress)[0];
+  if (options_.crop_body) {
+    // Background outside the body's region.
+    at::Tensor full = at::zeros({result.model_grid[0], result.model_grid[1], result.model_grid[2]}, labels.options());
+    full.narrow(0, region[0][0], region[0][1] - region[0][0])
+        .narrow(1, region[1][0], region[1][1] - region[1][0])
+        .narrow(2, region[2][0], region[2][1] - region[2][0])
+        .copy_(labels);
+    labels = full;
+  }
 
   // 5. Back to the input grid: nearest neighbour (labels cannot be interpolated), then the inverse
   //    orientation.

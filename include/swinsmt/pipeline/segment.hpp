@@ -40,6 +40,10 @@ struct SegmentOptions {
   /// HU window mapped to [0, 1] (clipped outside); both finite.
   double hu_min = -1024, hu_max = 1024;
   AccumulateOn accumulate = AccumulateOn::automatic;
+  /// Windows only over the body (body_crop.hpp: the largest connected region above -500 HU on the
+  /// model grid, grown by half a window on every side); background outside. Off by default: the
+  /// official pipeline covers the whole grid.
+  bool crop_body = false;
 };
 
 /// A label map and what was done to get it.
@@ -49,7 +53,9 @@ struct Segmentation {
   std::string input_axis_codes;         ///< orientation of the input ("RAS", "LAS", ...)
   std::array<int64_t, 3> model_grid{};  ///< RAS grid the network saw
   int64_t windows = 0;                  ///< sliding windows run
-  double seconds = 0;                   ///< wall time of segment()
+  /// With SegmentOptions::crop_body: the model-grid region the windows covered ([begin, end) per axis).
+  std::array<std::array<int64_t, 2>, 3> region{};
+  double seconds = 0;  ///< wall time of segment()
 };
 
 /// Checks options that do not depend on the model: ROI sizes (1 or 3 values, each 64 to
