@@ -20,17 +20,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string quoted(const std::string& s) { return "'" + s + "'"; }
-
-/// Input, output and weights only.
-std::string base(const std::string& input, const std::string& output) {
-  return "segment -i " + quoted(input) + " -o " + quoted(output) + " --weights " + quoted(test::example_weights());
-}
-
-/// Fast settings: 6 mm spacing turns the 30-slice crop into one padded 64^3 window.
-std::string fast(const std::string& input, const std::string& output) {
-  return base(input, output) + " --roi 64 --spacing 6";
-}
+using test::quoted;
+const auto base = test::segment_args;
+const auto fast = test::fast_segment_args;
 
 std::string file_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -142,14 +134,15 @@ TEST(CliNothingLost, InterruptedRunLeavesNothingPartial) {
   fs::create_directories(dir / "in");
   for (const char* name : {"a", "b", "c", "d", "e"})
     fs::copy_file(test::data_path("example_ct_sm.nii.gz"), dir / ("in/" + std::string(name) + ".nii.gz"));
-  // SIGTERM once the first label map exists: the run stops at the next window, removes what it
+  // SIGTERM once the first masks folder exists: the run stops at the next window, removes what it
   // was writing and exits with 128 + 15.
   const std::string script = std::string(SWINSMT_CLI_PATH) + " " + fast(dir / "in", dir / "out") +
-                             " --masks --roi-subset liver spleen & pid=$!; for i in $(seq 600); do [ -e " +
+                             " --masks --roi-subset liver spleen & pid=$!; for i in $(seq 3000); do [ -e " +
                              quoted(dir / "out/a") +
-                             " ] && break; sleep 0.05; done; kill -TERM $pid; wait $pid; "
+                             " ] && break; sleep 0.1; done; kill -TERM $pid; wait $pid; "
                              "echo status=$?";
   const auto run = test::run_command("bash -c " + quoted(script));
+  ASSERT_TRUE(fs::exists(dir / "out/a")) << run.output;  // the signal came after the first case (at most 300 s)
   EXPECT_NE(run.output.find("status=143"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("interrupted by SIGTERM"), std::string::npos) << run.output;
   EXPECT_FALSE(has_leftovers(dir / "out")) << run.output;

@@ -20,16 +20,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string quoted(const std::string& s) { return "'" + s + "'"; }
+using test::quoted;
+const auto base = test::segment_args;
 
-/// Input, output and weights only.
-std::string base(const std::string& input, const std::string& output) {
-  return "segment -i " + quoted(input) + " -o " + quoted(output) + " --weights " + quoted(test::example_weights());
-}
-
-/// Fast settings: 6 mm spacing turns the 30-slice crop into one padded 64^3 window.
+/// The fast settings on two threads.
 std::string fast(const std::string& input, const std::string& output) {
-  return base(input, output) + " --roi 64 --spacing 6 --threads 2";
+  return test::fast_segment_args(input, output) + " --threads 2";
 }
 
 void expect_same_geometry(const io::Volume& actual, const io::Volume& expected) {

@@ -36,6 +36,16 @@ ScratchDir::~ScratchDir() {
 
 std::string ScratchDir::operator/(const std::string& name) const { return (fs::path(path_) / name).string(); }
 
+std::string quoted(const std::string& s) { return "'" + s + "'"; }
+
+std::string segment_args(const std::string& input, const std::string& output) {
+  return "segment -i " + quoted(input) + " -o " + quoted(output) + " --weights " + quoted(example_weights());
+}
+
+std::string fast_segment_args(const std::string& input, const std::string& output) {
+  return segment_args(input, output) + " --roi 64 --spacing 6";
+}
+
 CliRun run_swinsmt(const std::string& args) { return run_command(std::string(SWINSMT_CLI_PATH) + " " + args); }
 
 CliRun run_command(const std::string& command) {

@@ -33,6 +33,16 @@ struct CliRun {
   std::string output;  ///< stdout + stderr
 };
 
+/// `s` in single quotes, for a shell command line.
+std::string quoted(const std::string& s);
+
+/// "segment -i INPUT -o OUTPUT --weights <the bundled weights>", quoted for the shell.
+std::string segment_args(const std::string& input, const std::string& output);
+
+/// segment_args with the fast settings of the CLI tests: 6 mm spacing turns the 30-slice crop
+/// (tests/data/example_ct_sm.nii.gz) into one padded 64^3 window.
+std::string fast_segment_args(const std::string& input, const std::string& output);
+
 /// Runs the swinsmt executable with `args` (a shell-quoted argument string).
 CliRun run_swinsmt(const std::string& args);
 /// Runs a shell command line, output (stdout + stderr) captured.
