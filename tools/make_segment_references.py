@@ -192,20 +192,11 @@ def spacing():
     print("wrote tests/data/spacing_reference.safetensors:", len(out), "tensors")
 
 
-def labels(ct_path, out_path):
-    import nibabel as nib
-    from monai.data import MetaTensor
-    from monai.transforms import Compose, EnsureChannelFirst, LoadImage, Orientation, ScaleIntensityRange
-
+def _official_windows(batch, what):
+    """sliding_window_inference of the reference settings (roi 64, overlap 0.5, gaussian, one window
+    per call) with the official model and weights/swinsmt_f12_random.pth; prints windows and time."""
     from official_model import load_example_model
 
-    transform = Compose([
-        LoadImage(image_only=True),
-        EnsureChannelFirst(),
-        Orientation(axcodes="RAS"),
-        ScaleIntensityRange(a_min=-1024, a_max=1024, b_min=0.0, b_max=1.0, clip=True),
-    ])
-    image = transform(ct_path)
     model = load_example_model(WEIGHTS)
     count = [0]
 
@@ -215,10 +206,25 @@ def labels(ct_path, out_path):
 
     start = time.time()
     with torch.no_grad():
-        logits = sliding_window_inference(
-            image.as_tensor()[None], (64, 64, 64), 1, predictor, overlap=0.5, mode="gaussian")
+        logits = sliding_window_inference(batch, (64, 64, 64), 1, predictor, overlap=0.5, mode="gaussian")
+    print(f"{what}: {count[0]} windows in {time.time() - start:.1f} s")
+    return logits
+
+
+def labels(ct_path, out_path):
+    import nibabel as nib
+    from monai.data import MetaTensor
+    from monai.transforms import Compose, EnsureChannelFirst, LoadImage, Orientation, ScaleIntensityRange
+
+    transform = Compose([
+        LoadImage(image_only=True),
+        EnsureChannelFirst(),
+        Orientation(axcodes="RAS"),
+        ScaleIntensityRange(a_min=-1024, a_max=1024, b_min=0.0, b_max=1.0, clip=True),
+    ])
+    image = transform(ct_path)
+    logits = _official_windows(image.as_tensor()[None], ct_path)
     label = torch.argmax(logits, dim=1)[0].to(torch.uint8)
-    print(f"{count[0]} windows in {time.time() - start:.1f} s")
     # Back to the input orientation, as MONAI's Orientation.inverse does it: Orientation to the
     # input's own axis codes (flips/permutations only).
     src = nib.load(ct_path)
@@ -293,8 +299,6 @@ def labels15(ct_path, out_path, pixdim=(1.5, 1.5, 1.5)):
     from monai.transforms import (Compose, EnsureChannelFirstd, Invertd, LoadImaged, Orientationd,
                                   ScaleIntensityRanged, Spacingd)
 
-    from official_model import load_example_model
-
     preprocess = Compose([
         LoadImaged(keys="image"),
         EnsureChannelFirstd(keys="image"),
@@ -304,18 +308,7 @@ def labels15(ct_path, out_path, pixdim=(1.5, 1.5, 1.5)):
     ])
     data = preprocess({"image": ct_path})
     image = data["image"]
-    model = load_example_model(WEIGHTS)
-    count = [0]
-
-    def predictor(x):
-        count[0] += 1
-        return model(x)
-
-    start = time.time()
-    with torch.no_grad():
-        logits = sliding_window_inference(image[None], (64, 64, 64), 1, predictor, overlap=0.5, mode="gaussian")
-    print(f"{ct_path} at {pixdim}: resampled {tuple(image.shape[1:])}, {count[0]} windows in "
-          f"{time.time() - start:.1f} s")
+    logits = _official_windows(image[None], f"{ct_path} at {pixdim} (resampled {tuple(image.shape[1:])})")
     pred = torch.argmax(torch.as_tensor(logits), dim=1, keepdim=True)[0]
     data["pred"] = MetaTensor(pred, meta=image.meta, applied_operations=image.applied_operations)
     inverted = Invertd(keys="pred", transform=preprocess, orig_keys="image", nearest_interp=True)(data)["pred"]
