@@ -295,18 +295,19 @@ at::Tensor SlidingWindowInferer::argmax(const at::Tensor& inputs, const Predicto
   const auto finalize = [&](int64_t until) {
     const int64_t n = std::min(until, r.image_size[axis]) - low;
     if (n <= 0) return;
-    const at::Tensor mean = sum.narrow(dim, 0, n) / count.narrow(dim, 0, n);
-    if (mean.size(1) > 256)
-      throw Error("argmax: " + std::to_string(mean.size(1)) + " channels do not fit uint8 labels");
-    labels.narrow(dim - 1, low, n).copy_(mean.argmax(1).to(at::kByte));
-    // Move the rest of the slab to the front and clear what follows.
-    const int64_t keep = depth - n;
-    if (keep > 0) {
-      sum.narrow(dim, 0, keep).copy_(sum.narrow(dim, n, keep).clone());
-      count.narrow(dim, 0, keep).copy_(count.narrow(dim, n, keep).clone());
+    if (sum.size(1) > 256) throw Error("argmax: " + std::to_string(sum.size(1)) + " channels do not fit uint8 labels");
+    // One slice at a time, so no temporary as large as the slab exists: the mean, its argmax, and
+    // the move of the rest of the slab to the front (ascending, so a slice is read before it is
+    // overwritten).
+    for (int64_t d = 0; d < n; ++d)
+      labels.select(dim - 1, low + d).copy_((sum.select(dim, d) / count.select(dim, d)).argmax(1).to(at::kByte));
+    for (int64_t d = 0; d + n < depth; ++d) {
+      sum.select(dim, d).copy_(sum.select(dim, d + n));
+      count.select(dim, d).copy_(count.select(dim, d + n));
     }
-    sum.narrow(dim, std::max<int64_t>(keep, 0), std::min(n, depth)).zero_();
-    count.narrow(dim, std::max<int64_t>(keep, 0), std::min(n, depth)).zero_();
+    const int64_t keep = std::max<int64_t>(depth - n, 0);
+    sum.narrow(dim, keep, depth - keep).zero_();
+    count.narrow(dim, keep, depth - keep).zero_();
     low += n;
   };
   predict_windows(r, order, options_, predictor, progress,
