@@ -7,6 +7,7 @@
 
 #include <swinsmt/io/dicom.hpp>
 #include <swinsmt/io/nifti.hpp>
+#include <swinsmt/kernels/runtime_info.hpp>
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -248,4 +249,22 @@ TEST(CliNothingLost, DicomInputsThatCannotBeCtAreRefusedOrSaidSo) {
   EXPECT_EQ(tilted.geometry.qform_code, 0);
   EXPECT_EQ(tilted.geometry.sform_code, 1);
   EXPECT_FALSE(fs::exists(dir / "out.nii.gz"));
+}
+
+TEST(CliNothingLost, ThreadsFollowTheCpusTheProcessMayUse) {
+  // The default is every CPU of the affinity mask, and doctor reports the same numbers.
+  test::ScratchDir dir("cli_taskset");
+  const std::string cli = SWINSMT_CLI_PATH;
+  const auto one_cpu =
+      test::run_command("taskset -c 0 " + cli + " " +
+                        fast(test::data_path("example_ct_sm.nii.gz"), dir / "out.nii.gz") + " --roi-subset liver");
+  ASSERT_EQ(one_cpu.code, 0) << one_cpu.output;
+  EXPECT_NE(one_cpu.output.find("1 volume, 1 thread\n"), std::string::npos) << one_cpu.output;
+  const auto doctor = test::run_command("taskset -c 0 " + cli + " doctor");
+  ASSERT_EQ(doctor.code, 0) << doctor.output;
+  EXPECT_NE(doctor.output.find("threads 1 (CPUs available 1, hardware "), std::string::npos) << doctor.output;
+  EXPECT_EQ(doctor.output.find("(set --threads)"), std::string::npos) << doctor.output;
+  const auto all = test::run_command(cli + " doctor");
+  const std::string cpus = std::to_string(available_cpus());
+  EXPECT_NE(all.output.find("threads " + cpus + " (CPUs available " + cpus + ","), std::string::npos) << all.output;
 }

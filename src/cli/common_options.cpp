@@ -2,8 +2,6 @@
 
 #include <ATen/Parallel.h>
 
-#include <sched.h>
-
 #include <algorithm>
 #include <iostream>
 #include <thread>
@@ -38,12 +36,6 @@ void add_device_options(CLI::App& command, ModelArgs& args) {
   command.add_option("--dtype", args.dtype, "Network precision: float32, float16 or bfloat16")
       ->check(CLI::IsMember({"float32", "float16", "bfloat16"}))
       ->capture_default_str();
-}
-
-int available_cpus() {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
-  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 }
 
 int set_threads(int requested) {

@@ -4,6 +4,7 @@
 // and in which precision the network runs), the thread count and the configuration as JSON.
 
 #include <swinsmt/checkpoint/load.hpp>
+#include <swinsmt/kernels/runtime_info.hpp>
 #include <swinsmt/nn/options.hpp>
 
 #include <CLI/CLI.hpp>
@@ -28,11 +29,9 @@ void add_configuration_options(CLI::App& command, ModelArgs& args);
 /// Adds --device and --dtype (forward, segment).
 void add_device_options(CLI::App& command, ModelArgs& args);
 
-/// The CPUs this process may run on (its affinity mask, as `taskset` sets it).
-int available_cpus();
-
 /// Sets LibTorch's intra-op threads: `requested` if > 0, else every available CPU (LibTorch's own
 /// default counts physical cores and can leave half the machine idle). More than available_cpus()
+/// (kernels/runtime_info.hpp)
 /// is bounded to it with a warning on stderr (oversubscribed pools run many times slower, and
 /// thousands of threads can hang LibTorch's pool creation). Returns the count set.
 int set_threads(int requested);

@@ -5,10 +5,13 @@
 #include <swinsmt/kernels/runtime_info.hpp>
 #include <swinsmt/version.hpp>
 
+#include <sched.h>
+
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <torch/version.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -51,6 +54,12 @@ const std::string& or_unset(const std::string& value) {
 
 }  // namespace
 
+int available_cpus() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
 RuntimeInfo runtime_info() {
   RuntimeInfo info;
   info.swinsmt_version = SWINSMT_VERSION;
@@ -60,6 +69,7 @@ RuntimeInfo runtime_info() {
   info.reference_blas = info.blas_library.find("/blas/libblas") != std::string::npos;
   info.threads = at::get_num_threads();
   info.hardware_threads = std::thread::hardware_concurrency();
+  info.available_cpus = available_cpus();
   info.cuda_devices = at::hasCUDA() ? static_cast<int>(at::detail::getCUDAHooks().getNumGPUs()) : 0;
   info.omp_wait_policy = environment("OMP_WAIT_POLICY");
   info.openblas_thread_timeout = environment("OPENBLAS_THREAD_TIMEOUT");
@@ -83,9 +93,12 @@ RuntimeInfo runtime_info() {
   if (info.kernel_threads < info.threads)
     info.warnings.push_back("the fused CPU kernels use " + std::to_string(info.kernel_threads) + " of " +
                             std::to_string(info.threads) + " threads: this build compiled them without OpenMP");
-  if (info.threads < static_cast<int>(info.hardware_threads))
-    info.warnings.push_back("using " + std::to_string(info.threads) + " of " + std::to_string(info.hardware_threads) +
-                            " hardware threads (set --threads)");
+  if (info.threads < info.available_cpus)
+    info.warnings.push_back("using " + std::to_string(info.threads) + " of the " + std::to_string(info.available_cpus) +
+                            " CPUs this process may use (set --threads)");
+  if (info.threads > info.available_cpus)
+    info.warnings.push_back("using " + std::to_string(info.threads) + " threads on " +
+                            std::to_string(info.available_cpus) + " CPUs: oversubscribed pools run many times slower");
   return info;
 }
 
@@ -95,7 +108,8 @@ std::string describe(const RuntimeInfo& info) {
       << "LibTorch " << info.torch_version << "\n"
       << "BLAS " << (info.blas_library.empty() ? "(none mapped)" : info.blas_library)
       << (info.reference_blas ? " (reference BLAS: slow)" : "") << "\n"
-      << "threads " << info.threads << " (hardware " << info.hardware_threads << ")\n"
+      << "threads " << info.threads << " (CPUs available " << info.available_cpus << ", hardware "
+      << info.hardware_threads << ")\n"
       << "OMP_WAIT_POLICY " << or_unset(info.omp_wait_policy) << "\n"
       << "OPENBLAS_THREAD_TIMEOUT " << or_unset(info.openblas_thread_timeout) << "\n"
       << "Soft MoE products (CPU) " << info.moe_matmul << "\n"

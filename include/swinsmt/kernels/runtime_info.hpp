@@ -15,6 +15,7 @@ struct RuntimeInfo {
   bool reference_blas = false;    ///< true when that library is the slow reference BLAS
   int threads = 0;                ///< intra-op threads (at::get_num_threads)
   unsigned hardware_threads = 0;  ///< std::thread::hardware_concurrency
+  int available_cpus = 0;         ///< CPUs this process may run on (available_cpus())
   int cuda_devices = 0;
   std::string omp_wait_policy;          ///< OMP_WAIT_POLICY as the process started, "" when unset
   std::string openblas_thread_timeout;  ///< OPENBLAS_THREAD_TIMEOUT as the process started, "" when unset
@@ -30,5 +31,9 @@ RuntimeInfo runtime_info();
 
 /// Multi-line human-readable report of runtime_info(), warnings last.
 std::string describe(const RuntimeInfo& info);
+
+/// The CPUs this process may run on: its affinity mask (what `taskset` or a container's cpuset
+/// allow), at least 1. The swinsmt CLI uses that many threads unless told otherwise.
+int available_cpus();
 
 }  // namespace swinsmt
