@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <set>
 
 namespace swinsmt {
@@ -57,27 +58,12 @@ void check_creatable(const fs::path& path, const std::string& what) {
     throw Error("cannot write " + what + " " + path.string() + ": the folder " + folder.string() + " is not writable");
 }
 
-/// The same file or folder, whether or not it exists yet (symbolic links and ".." resolved).
-bool same_path(const fs::path& a, const fs::path& b) {
+/// The path with symbolic links and ".." resolved, whether or not it exists yet; empty when it
+/// cannot be resolved.
+fs::path resolved(const fs::path& path) {
   std::error_code ec;
-  const fs::path ca = fs::weakly_canonical(a, ec);
-  if (ec) return false;
-  const fs::path cb = fs::weakly_canonical(b, ec);
-  return !ec && ca == cb;
-}
-
-/// The files a masks folder holds when swinsmt writes it: one <structure>.nii.gz per kept structure
-/// and the extras asked for. Nothing else in the folder is ever touched.
-std::vector<std::string> mask_file_names(const WriterOptions& options, int num_structures) {
-  std::vector<std::string> names;
-  if (options.keep.empty()) {
-    for (int id = 1; id <= num_structures; ++id) names.push_back(label_name(id) + ".nii.gz");
-  } else {
-    for (int id : options.keep) names.push_back(label_name(id) + ".nii.gz");
-  }
-  if (options.statistics) names.emplace_back("statistics.json");
-  if (options.preview) names.emplace_back("preview.png");
-  return names;
+  fs::path out = fs::weakly_canonical(path, ec);
+  return ec ? fs::path() : out;
 }
 
 }  // namespace
@@ -160,12 +146,24 @@ SegmentationWriter::SegmentationWriter(std::string output, const std::vector<CtI
       paths_.push_back(p);
     }
   }
-  // Every output checked before minutes of inference; nothing is created yet.
-  const auto refuse_inputs = [&](const fs::path& target) {
-    for (const CtInput& in : inputs)
-      if (same_path(target, in.path))
-        throw Error("output " + target.string() + " is the input " + in.path + "; an input is never overwritten");
+  // Every output checked before minutes of inference; nothing is created yet. Each input is
+  // resolved once: a batch of thousands compares every output against every input.
+  std::map<fs::path, const CtInput*> inputs_at;
+  for (const CtInput& in : inputs)
+    if (auto at = resolved(in.path); !at.empty()) inputs_at.emplace(std::move(at), &in);
+  const auto input_at = [&](const fs::path& target) -> const CtInput* {
+    const auto at = resolved(target);
+    const auto it = at.empty() ? inputs_at.end() : inputs_at.find(at);
+    return it == inputs_at.end() ? nullptr : it->second;
   };
+  const auto refuse_inputs = [&](const fs::path& target) {
+    if (const CtInput* in = input_at(target))
+      throw Error("output " + target.string() + " is the input " + in->path + "; an input is never overwritten");
+  };
+  // The names a masks folder's files take: <structure>.nii.gz (label id, name) and the extras.
+  std::map<std::string, std::pair<int, std::string>> mask_names;
+  if (masks)
+    for (const auto& [id, name] : labels()) mask_names.emplace(name + ".nii.gz", std::make_pair(id, name));
   for (const OutputPaths& p : paths_) {
     std::error_code ec;
     if (masks) {
@@ -174,17 +172,22 @@ SegmentationWriter::SegmentationWriter(std::string output, const std::vector<CtI
         throw Error("output " + p.labels + " is a file; with --masks the output is a folder");
       check_writable_output(p.labels, options_.overwrite);
       refuse_inputs(folder);
-      for (const CtInput& in : inputs)
-        for (const auto& name : {std::string("statistics.json"), std::string("preview.png")})
-          if (same_path(folder / name, in.path))
-            throw Error("output " + (folder / name).string() + " is the input " + in.path +
-                        "; an input is never overwritten");
-      // An input NIfTI inside the folder under a structure's name would be replaced by its mask.
-      for (const CtInput& in : inputs)
-        for (const auto& [id, name] : labels())
-          if (same_path(folder / (name + ".nii.gz"), in.path))
-            throw Error("output folder " + p.labels + " holds the input " + in.path + " under the name of the " + name +
-                        " mask (label " + std::to_string(id) + "); choose another output folder");
+      // An input inside the folder under a name swinsmt writes there would be replaced. Only what
+      // the folder already holds can be an input.
+      std::vector<fs::path> entries;
+      if (fs::is_directory(folder, ec))
+        for (const auto& entry : fs::directory_iterator(folder, ec)) entries.push_back(entry.path());
+      std::sort(entries.begin(), entries.end());
+      for (const auto& name : {std::string("statistics.json"), std::string("preview.png")})
+        if (std::binary_search(entries.begin(), entries.end(), folder / name)) refuse_inputs(folder / name);
+      for (const auto& entry : entries) {
+        const auto structure = mask_names.find(entry.filename().string());
+        if (structure == mask_names.end()) continue;
+        if (const CtInput* in = input_at(entry))
+          throw Error("output folder " + p.labels + " holds the input " + in->path + " under the name of the " +
+                      structure->second.second + " mask (label " + std::to_string(structure->second.first) +
+                      "); choose another output folder");
+      }
       check_creatable(folder, "the masks folder");
       continue;  // the extras live inside the masks folder, written with it
     }
@@ -259,7 +262,10 @@ void SegmentationWriter::write(size_t index, const io::Volume& ct, const at::Ten
     if (!options_.overwrite) throw Error(p.labels + " already exists; pass --overwrite to replace it");
     if (!fs::is_directory(target))
       throw Error("output " + p.labels + " is a file; with --masks the output is a folder");
-    for (const auto& name : mask_file_names(options_, num_structures)) fs::rename(temp / name, target / name);
+    // Everything in the temporary folder is what this write made.
+    std::vector<fs::path> written;
+    for (const auto& entry : fs::directory_iterator(temp)) written.push_back(entry.path());
+    for (const auto& file : written) fs::rename(file, target / file.filename());
     fs::remove(temp);
   } catch (...) {
     fs::remove_all(temp, ec);
