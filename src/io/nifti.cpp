@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -60,30 +61,23 @@ void check_raw_header(const std::vector<unsigned char>& h, int version, const st
   if (swap && __builtin_bswap32(sizeof_hdr) != header_size)
     throw Error(path + " has NIfTI-" + std::to_string(version) + " header size " + std::to_string(sizeof_hdr) +
                 "; expected " + std::to_string(header_size));
-  int64_t dims = 0;
-  if (version == 1) {
-    uint16_t d;
-    std::memcpy(&d, &h[40], 2);
-    dims = static_cast<int16_t>(swap ? __builtin_bswap16(d) : d);
-  } else {
-    uint64_t d;
-    std::memcpy(&d, &h[16], 8);
-    dims = static_cast<int64_t>(swap ? __builtin_bswap64(d) : d);
-  }
+  // dim[i] as stored: int16 at byte 40 (NIfTI-1) or int64 at byte 16 (NIfTI-2), in the file's order.
+  const auto dim = [&](int64_t i) -> int64_t {
+    if (version == 1) {
+      uint16_t v;
+      std::memcpy(&v, &h[40 + 2 * i], 2);
+      return static_cast<int16_t>(swap ? __builtin_bswap16(v) : v);
+    }
+    uint64_t v;
+    std::memcpy(&v, &h[16 + 8 * i], 8);
+    return static_cast<int64_t>(swap ? __builtin_bswap64(v) : v);
+  };
+  const int64_t dims = dim(0);
   if (dims < 1 || dims > 7)
     throw Error(path + " declares " + std::to_string(dims) + " dimensions (dim[0]); expected 1 to 7");
   // nifti_clib turns a size of 0 (or less) into 1 without a word: say what the header holds.
   for (int64_t d = 1; d <= dims; ++d) {
-    int64_t size = 0;
-    if (version == 1) {
-      uint16_t v;
-      std::memcpy(&v, &h[40 + 2 * d], 2);
-      size = static_cast<int16_t>(swap ? __builtin_bswap16(v) : v);
-    } else {
-      uint64_t v;
-      std::memcpy(&v, &h[16 + 8 * d], 8);
-      size = static_cast<int64_t>(swap ? __builtin_bswap64(v) : v);
-    }
+    const int64_t size = dim(d);
     if (size < 1)
       throw Error(path + " declares " + std::to_string(size) + " voxels along dimension " + std::to_string(d) +
                   " (dim[" + std::to_string(d) + "]); expected at least 1");
@@ -138,7 +132,7 @@ void check_voxel_count(const nifti_image& nim, const std::string& path, const st
                 std::to_string(options.max_voxels) + " (NiftiReadOptions::max_voxels)");
   std::error_code ec;
   const auto file_size = fs::file_size(path, ec);
-  // A .hdr/.img pair keeps its voxels in another file; nifti_image_load reports short data there.
+  // A .hdr/.img pair keeps its voxels in another file; load_voxels reports short data there.
   if (ec || nim.nbyper < 1 || !nim.iname || path != nim.iname) return;
   const bool gz = ends_with(path, ".gz");
   const uint64_t expansion = gz ? 1032 : 1;
@@ -151,22 +145,30 @@ void check_voxel_count(const nifti_image& nim, const std::string& path, const st
                 (gz ? " compressed (deflate expands at most 1032:1)" : ""));
 }
 
-/// nifti_clib sets every NaN and infinite float voxel to 0 while loading, without a word, so a
-/// damaged scan would be segmented as water. The voxels of a float image are read again as stored
-/// (byte-swapped like nifti_clib does) so that the pipeline sees them and can refuse them.
-void restore_non_finite(nifti_image& nim, const std::string& path) {
-  if (nim.datatype != NIFTI_TYPE_FLOAT32 && nim.datatype != NIFTI_TYPE_FLOAT64) return;
-  if (!nim.iname || !nim.data) return;
-  const int64_t bytes = nifti_get_volsize(&nim);
+/// Loads the voxels into nim.data. nifti_clib's nifti_image_load sets every NaN and infinite float
+/// voxel to 0 without a word, so a damaged scan would be segmented as water: float images are read
+/// here instead, as stored (byte-swapped as nifti_clib would), so that the pipeline sees those voxels
+/// and can refuse them. Other types go through nifti_clib.
+void load_voxels(nifti_image& nim, const std::string& path) {
+  const auto damaged = [&] {
+    return Error(path + " is not a readable NIfTI image (its voxel data is damaged or truncated)");
+  };
+  if (nim.datatype != NIFTI_TYPE_FLOAT32 && nim.datatype != NIFTI_TYPE_FLOAT64) {
+    if (nifti_image_load(&nim) != 0 || !nim.data) throw damaged();
+    return;
+  }
+  if (!nim.iname) throw damaged();
+  const auto bytes = static_cast<size_t>(nifti_get_volsize(&nim));
   znzFile file = znzopen(nim.iname, "rb", nifti_is_gzfile(nim.iname));
   if (znz_isnull(file)) throw Error(path + ": cannot open " + nim.iname + " to read its voxels");
-  std::vector<char> raw(static_cast<size_t>(bytes));
-  const bool read = znzseek(file, static_cast<long>(nim.iname_offset), SEEK_SET) >= 0 &&
-                    znzread(raw.data(), 1, raw.size(), file) == raw.size();
+  // nifti_image_free releases nim.data with free().
+  nim.data = std::calloc(bytes > 0 ? bytes : 1, 1);
+  const bool read = nim.data && znzseek(file, static_cast<long>(nim.iname_offset), SEEK_SET) >= 0 &&
+                    znzread(nim.data, 1, bytes, file) == bytes;
   znzclose(file);
-  if (!read) throw Error(path + " is not a readable NIfTI image (its voxel data is damaged or truncated)");
-  if (nim.byteorder != nifti_short_order()) nifti_swap_Nbytes(bytes / nim.nbyper, nim.nbyper, raw.data());
-  std::memcpy(nim.data, raw.data(), raw.size());
+  if (!read) throw damaged();
+  if (nim.byteorder != nifti_short_order())
+    nifti_swap_Nbytes(static_cast<int64_t>(bytes) / nim.nbyper, nim.nbyper, nim.data);
 }
 
 /// nibabel's shape_zoom_affine(shape, zooms, x_flip=True): the Analyze base affine.
@@ -350,9 +352,7 @@ Volume read_nifti(const std::string& path, const NiftiReadOptions& options) {
   std::string dims;
   for (int64_t d = 1; d <= nim->ndim && d <= 7; ++d) dims += (d > 1 ? " x " : "") + std::to_string(nim->dim[d]);
   check_voxel_count(*nim, path, dims, options);
-  if (nifti_image_load(nim.get()) != 0 || !nim->data)
-    throw Error(path + " is not a readable NIfTI image (its voxel data is damaged or truncated)");
-  restore_non_finite(*nim, path);
+  load_voxels(*nim, path);
   for (int d = 4; d <= 7 && d <= nim->dim[0]; ++d)
     if (nim->dim[d] > 1)
       throw Error(path + " is a " + std::to_string(nim->ndim) + "-D image (" + dims + "); expected a 3-D volume");
