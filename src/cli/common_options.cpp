@@ -1,5 +1,7 @@
 #include "common_options.hpp"
 
+#include <c10/util/Exception.h>
+
 #include <ATen/Parallel.h>
 
 #include <algorithm>
@@ -47,6 +49,18 @@ int set_threads(int requested) {
   }
   at::set_num_threads(threads);
   return threads;
+}
+
+std::string current_error_message() {
+  try {
+    throw;
+  } catch (const c10::Error& e) {
+    return e.what_without_backtrace();
+  } catch (const std::exception& e) {
+    return e.what();  // swinsmt::Error's sentence, or the standard library's
+  } catch (...) {
+    return "unknown failure";
+  }
 }
 
 int& exit_status() {

@@ -36,6 +36,10 @@ void add_device_options(CLI::App& command, ModelArgs& args);
 /// thousands of threads can hang LibTorch's pool creation). Returns the count set.
 int set_threads(int requested);
 
+/// The one sentence to print for the exception being handled (call inside a catch block):
+/// swinsmt::Error's text, LibTorch's without its C++ backtrace, any other std::exception's what().
+std::string current_error_message();
+
 /// Exit status of the process: 0 done, 1 an error before any case ran (usage, weights, outputs) or
 /// every case failed, kExitSomeFailed when some cases failed and the others were written,
 /// kExitInterrupted + signal number when SIGINT or SIGTERM stopped the run.

@@ -36,14 +36,8 @@ int run(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
-  } catch (const swinsmt::Error& e) {
-    std::cerr << "swinsmt: error: " << e.what() << "\n";
-    return 1;
-  } catch (const c10::Error& e) {
-    std::cerr << "swinsmt: error: " << e.what_without_backtrace() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "swinsmt: error: " << e.what() << "\n";
+  } catch (const std::exception&) {
+    std::cerr << "swinsmt: error: " << swinsmt::cli::current_error_message() << "\n";
     return 1;
   }
   return swinsmt::cli::exit_status();

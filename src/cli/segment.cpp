@@ -54,6 +54,21 @@ struct Interrupted {
   int signal;
 };
 
+/// on_stop_signal for SIGINT and SIGTERM while it lives; the default actions again afterwards.
+struct StopSignals {
+  StopSignals() {
+    stop_signal = 0;
+    std::signal(SIGINT, on_stop_signal);
+    std::signal(SIGTERM, on_stop_signal);
+  }
+  ~StopSignals() {
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+};
+
 void throw_if_interrupted() {
   if (const int signal = stop_signal.load()) throw Interrupted{signal};
 }
@@ -117,9 +132,7 @@ void run_segment(const SegmentArgs& args) {
     std::cerr << "swinsmt: " << cases.size() << (cases.size() == 1 ? " volume" : " volumes") << ", " << threads
               << (threads == 1 ? " thread\n" : " threads\n");
 
-  stop_signal = 0;
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
+  const StopSignals stop_signals;
   std::vector<std::string> failed;
   size_t done = 0;
   ProgressBar bar(!args.quiet);
@@ -153,34 +166,22 @@ void run_segment(const SegmentArgs& args) {
                     << result.windows << (result.windows == 1 ? " window" : " windows") << " on a " << g[0] << " x "
                     << g[1] << " x " << g[2] << " grid, " << static_cast<int>(result.seconds * 10) / 10.0 << " s\n";
         }
-      } catch (const Interrupted&) {
-        throw;
-      } catch (const Error& e) {
+      } catch (const std::exception& e) {  // Interrupted is no std::exception: it ends the run below
         bar.finish();
         failed.push_back(c.path);
-        std::cerr << "swinsmt: error: " << e.what() << "\n";
-      } catch (const c10::Error& e) {
-        bar.finish();
-        failed.push_back(c.path);
-        std::cerr << "swinsmt: error: " << c.path << ": " << e.what_without_backtrace() << "\n";
-      } catch (const std::exception& e) {
-        bar.finish();
-        failed.push_back(c.path);
-        std::cerr << "swinsmt: error: " << c.path << ": " << e.what() << "\n";
+        // swinsmt::Error names the file itself; LibTorch's and the standard library's do not.
+        std::cerr << "swinsmt: error: " << (dynamic_cast<const Error*>(&e) ? "" : c.path + ": ")
+                  << current_error_message() << "\n";
       }
     }
   } catch (const Interrupted& interrupted) {
     bar.finish();
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
     std::cerr << "swinsmt: interrupted by " << (interrupted.signal == SIGINT ? "SIGINT" : "SIGTERM") << " after "
               << done << " of " << cases.size() << (cases.size() == 1 ? " volume" : " volumes")
               << "; finished outputs are complete, nothing partial was left\n";
     exit_status() = kExitInterrupted + interrupted.signal;
     return;
   }
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::cerr << "swinsmt: segmented "
             << (done == cases.size() ? std::to_string(done)
