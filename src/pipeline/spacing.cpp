@@ -103,7 +103,7 @@ SpacingPlan plan_spacing(const at::Tensor& affine_in, const std::array<int64_t, 
     // The affine MONAI records: A @ inv(A) @ N, i.e. s * (N / s) on the diagonal.
     const double x_aa = n_aa * (1.0 / s);
     plan.recorded_spacing[a] = s * x_aa;
-    for (int r = 0; r < 3; ++r) plan.output_affine[r][a] = affine[r][a].item<double>() * (n_aa / s);
+    for (int r = 0; r < 3; ++r) plan.output_affine[r][a] = affine[r][a].item<double>() * x_aa;
     // Skip rule: allclose(A, N, rtol=1e-5, atol=1e-3) or allclose(inv(A) N, I, ...), and the same shape.
     close_affine = close_affine && std::abs(s - n_aa) <= 1e-3 + 1e-5 * std::abs(n_aa);
     close_scale = close_scale && std::abs(x_aa - 1.0) <= 1e-3 + 1e-5;
