@@ -333,6 +333,8 @@ TEST(DicomStructure, PixelModuleAndGeometryAreCheckedBeforeGdcm) {
       {0x0020, 0x0032, "-100\\-120\\x5.5", "ImagePositionPatient (0020,0032) holds \"-100\\-120\\x5.5\""},
       {0x0020, 0x0037, "1\\0\\0\\0\\1.00", "ImageOrientationPatient (0020,0037) has 5 values"},
       {0x0028, 0x0004, "MONOCHROME3 ", "PhotometricInterpretation (0028,0004) is \"MONOCHROME3\""},
+      // GDCM's ImageReader reads slope 0 as 1; every pixel would otherwise be the intercept.
+      {0x0028, 0x1053, "0 ", "RescaleSlope (0028,1053) is 0; expected a nonzero number"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.expected);

@@ -1,7 +1,9 @@
-// DICOM series reading on GDCM (Debian libgdcm-dev): GDCM's ImageReader decodes every common
+// DICOM series reading on GDCM (Debian libgdcm-dev): GDCM's PixmapReader decodes every common
 // transfer syntax (raw, deflate, RLE, JPEG, JPEG-LS, JPEG 2000) with no codec setup, which DCMTK
-// needs per codec family. Geometry is computed here from the tags, not by GDCM's sorter, so that
-// every inconsistency gets its own error message.
+// needs per codec family. Geometry and the rescale are computed here from the tags, not by GDCM's
+// ImageReader or sorter, so that every inconsistency gets its own error message: ImageReader's
+// geometry and Modality LUT code stops the process on assertions for inputs it does not expect
+// (an MR slice with RescaleIntercept but no RescaleSlope aborts GDCM 3.0.21).
 #include <swinsmt/io/dicom.hpp>
 
 #include "dicom_structure.hpp"
@@ -9,8 +11,8 @@
 #include <swinsmt/error.hpp>
 
 #include <ATen/ATen.h>
-#include <gdcmImage.h>
-#include <gdcmImageReader.h>
+#include <gdcmPixmap.h>
+#include <gdcmPixmapReader.h>
 
 #include <algorithm>
 #include <array>
@@ -47,6 +49,13 @@ bool has_dicom_magic(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   char head[132];
   return in.read(head, sizeof head) && has_dicom_preamble(reinterpret_cast<const uint8_t*>(head), sizeof head);
+}
+
+std::string format_decimal(double v) {
+  std::ostringstream out;
+  out.precision(4);
+  out << v;
+  return out.str();
 }
 
 template <typename T>
@@ -90,14 +99,16 @@ bool read_slice(const fs::path& file, Slice& s) {
     s.slope = decimal_strings<1>(structure, 0x0028, 0x1053, "RescaleSlope", path)[0];
   if (has_value(structure, 0x0028, 0x1052))
     s.intercept = decimal_strings<1>(structure, 0x0028, 0x1052, "RescaleIntercept", path)[0];
+  // A slope of 0 would map every pixel to the intercept (GDCM quietly reads it as 1 instead).
+  if (s.slope == 0) throw Error(path + ": RescaleSlope (0028,1053) is 0; expected a nonzero number");
 
   std::istringstream checked(std::move(bytes));
-  gdcm::ImageReader reader;
+  gdcm::PixmapReader reader;
   reader.SetStream(checked);
   if (!reader.Read()) throw Error(path + ": GDCM cannot read this DICOM image");
 
   // One frame and one sample per pixel were checked by check_pixel_module.
-  const gdcm::Image& image = reader.GetImage();
+  const gdcm::Pixmap& image = reader.GetPixmap();
   const gdcm::PixelFormat& format = image.GetPixelFormat();
   s.columns = image.GetDimension(0);
   s.rows = image.GetDimension(1);
@@ -141,13 +152,6 @@ bool read_slice(const fs::path& file, Slice& s) {
   // Rescale in float64 then store float32 (HU are integers for CT, exact either way).
   s.pixels = (raw.to(at::kDouble) * s.slope + s.intercept).to(at::kFloat).t().contiguous();  // (columns, rows)
   return true;
-}
-
-std::string format_mm(double v) {
-  std::ostringstream out;
-  out.precision(4);
-  out << v;
-  return out.str();
 }
 
 }  // namespace
@@ -206,9 +210,10 @@ Volume read_dicom_series(const std::string& folder) {
                     "; expected one orientation per series");
     for (int i = 0; i < 2; ++i)
       if (std::abs(s.pixel_spacing[i] - first.pixel_spacing[i]) > 1e-4)
-        throw Error(s.file + " has PixelSpacing " + format_mm(s.pixel_spacing[0]) + "\\" +
-                    format_mm(s.pixel_spacing[1]) + " but " + first.file + " has " + format_mm(first.pixel_spacing[0]) +
-                    "\\" + format_mm(first.pixel_spacing[1]) + "; expected one pixel spacing per series");
+        throw Error(s.file + " has PixelSpacing " + format_decimal(s.pixel_spacing[0]) + "\\" +
+                    format_decimal(s.pixel_spacing[1]) + " but " + first.file + " has " +
+                    format_decimal(first.pixel_spacing[0]) + "\\" + format_decimal(first.pixel_spacing[1]) +
+                    "; expected one pixel spacing per series");
   }
 
   // Slice normal = row cosines x column cosines; sort along it.
@@ -234,8 +239,9 @@ Volume read_dicom_series(const std::string& folder) {
     }
     // A tolerance of 1% (and 0.01 mm) absorbs the rounding of positions written as decimal strings.
     if (max_gap - min_gap > std::max(0.01, 0.01 * min_gap))
-      throw Error(folder + ": inconsistent slice spacing, gaps from " + format_mm(min_gap) + " to " +
-                  format_mm(max_gap) + " mm along the slice normal (missing slices?); expected evenly spaced slices");
+      throw Error(folder + ": inconsistent slice spacing, gaps from " + format_decimal(min_gap) + " to " +
+                  format_decimal(max_gap) +
+                  " mm along the slice normal (missing slices?); expected evenly spaced slices");
     for (int i = 0; i < 3; ++i) step[i] = (slices.back().position[i] - first.position[i]) / static_cast<double>(n - 1);
   } else {
     // One slice says nothing of the distance to the next: its SliceThickness if recorded, else 1 mm,
@@ -244,7 +250,7 @@ Volume read_dicom_series(const std::string& folder) {
     for (int i = 0; i < 3; ++i) step[i] = normal[i] * thickness;
     v.warnings.push_back(folder + " holds a single slice: its third voxel size is " +
                          (first.thickness > 0 ? "its SliceThickness, " : "not recorded; assumed ") +
-                         format_mm(thickness) + " mm");
+                         format_decimal(thickness) + " mm");
   }
   // Gantry tilt: consecutive slices are offset within their plane, so the grid is sheared. A qform
   // (rotation and voxel sizes) cannot hold a shear; only the sform keeps the exact geometry.
@@ -281,7 +287,7 @@ Volume read_dicom_series(const std::string& folder) {
   v.modality = first.modality;
   if (tilt_degrees > 0.05) {
     v.geometry.qform_code = 0;
-    v.warnings.push_back(folder + ": the slices are tilted by " + format_mm(tilt_degrees) +
+    v.warnings.push_back(folder + ": the slices are tilted by " + format_decimal(tilt_degrees) +
                          " degrees against their normal (gantry tilt); the volume keeps the series' own sheared "
                          "grid, and outputs carry it in the sform only (a qform cannot hold a shear)");
   }
