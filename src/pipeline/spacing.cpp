@@ -125,43 +125,51 @@ at::Tensor spacing_linear(const at::Tensor& image, const SpacingPlan& plan) {
                 std::to_string(plan.input_shape[0]) + " x " + std::to_string(plan.input_shape[1]) + " x " +
                 std::to_string(plan.input_shape[2]));
   if (plan.identity) return image.to(at::kFloat);
-  const at::Tensor in = image.to(at::kCPU, at::kDouble).contiguous();
+  // Read in the image's own dtype and layout (a permuted view of an int16 CT costs nothing here;
+  // a float64 copy of a whole-body CT would be 1.9 GB); each value becomes float64 as it is read,
+  // the same numbers as converting the whole image first.
+  const at::Tensor in = image.to(at::kCPU);
   const auto& n = plan.input_shape;
   const auto& m = plan.output_shape;
   std::array<Taps, 3> taps;
   for (int a = 0; a < 3; ++a)
     taps[a] = linear_taps(sample_positions(plan.input_spacing[a], plan.output_spacing[a], n[a], m[a]));
   at::Tensor out = at::empty({m[0], m[1], m[2]}, at::kFloat);
-  const double* src = in.data_ptr<double>();
   float* dst = out.data_ptr<float>();
-  const int64_t stride_i = n[1] * n[2], stride_j = n[2];
-  at::parallel_for(0, m[0], 1, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      // grid_sampler_3d: ATen's (x, y, z) are our (k, j, i); corners tnw, tne, tsw, tse, bnw, bne, bsw, bse.
-      const int64_t i0 = taps[0].lower[i];
-      const double wi[2] = {taps[0].w_lower[i], taps[0].w_upper[i]};
-      for (int64_t j = 0; j < m[1]; ++j) {
-        const int64_t j0 = taps[1].lower[j];
-        const double wj[2] = {taps[1].w_lower[j], taps[1].w_upper[j]};
-        for (int64_t k = 0; k < m[2]; ++k) {
-          const int64_t k0 = taps[2].lower[k];
-          const double wk[2] = {taps[2].w_lower[k], taps[2].w_upper[k]};
-          double value = 0.0;
-          for (int ci = 0; ci < 2; ++ci) {
-            const int64_t ii = i0 + ci;
-            for (int cj = 0; cj < 2; ++cj) {
-              const int64_t jj = j0 + cj;
-              for (int ck = 0; ck < 2; ++ck) {
-                const int64_t kk = k0 + ck;
-                const double weight = wk[ck] * wj[cj] * wi[ci];
-                if (ii < n[0] && jj < n[1] && kk < n[2]) value += src[ii * stride_i + jj * stride_j + kk] * weight;
+  const int64_t stride_i = in.stride(0), stride_j = in.stride(1), stride_k = in.stride(2);
+  AT_DISPATCH_ALL_TYPES_AND2(at::kHalf, at::kBFloat16, in.scalar_type(), "spacing_linear", [&] {
+    const scalar_t* src = in.data_ptr<scalar_t>();
+    at::parallel_for(0, m[0], 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        // grid_sampler_3d: ATen's (x, y, z) are our (k, j, i); corners tnw, tne, tsw, tse, bnw, bne, bsw, bse.
+        const int64_t i0 = taps[0].lower[i];
+        const double wi[2] = {taps[0].w_lower[i], taps[0].w_upper[i]};
+        for (int64_t j = 0; j < m[1]; ++j) {
+          const int64_t j0 = taps[1].lower[j];
+          const double wj[2] = {taps[1].w_lower[j], taps[1].w_upper[j]};
+          for (int64_t k = 0; k < m[2]; ++k) {
+            const int64_t k0 = taps[2].lower[k];
+            const double wk[2] = {taps[2].w_lower[k], taps[2].w_upper[k]};
+            double value = 0.0;
+            for (int ci = 0; ci < 2; ++ci) {
+              const int64_t ii = i0 + ci;
+              for (int cj = 0; cj < 2; ++cj) {
+                const int64_t jj = j0 + cj;
+                for (int ck = 0; ck < 2; ++ck) {
+                  const int64_t kk = k0 + ck;
+                  const double weight = wk[ck] * wj[cj] * wi[ci];
+                  if (ii < n[0] && jj < n[1] && kk < n[2])
+                    value +=
+                        static_cast<double>(static_cast<float>(src[ii * stride_i + jj * stride_j + kk * stride_k])) *
+                        weight;
+                }
               }
             }
+            dst[(i * m[1] + j) * m[2] + k] = static_cast<float>(value);
           }
-          dst[(i * m[1] + j) * m[2] + k] = static_cast<float>(value);
         }
       }
-    }
+    });
   });
   return out.to(image.device());
 }

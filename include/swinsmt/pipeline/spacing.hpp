@@ -36,8 +36,9 @@ struct SpacingPlan {
 SpacingPlan plan_spacing(const at::Tensor& affine, const std::array<int64_t, 3>& shape,
                          const std::array<double, 3>& target);
 
-/// MONAI Spacing's bilinear resampling of `image` (X, Y, Z), any floating dtype, computed in float64
-/// and returned as float32 on the plan's output grid (border padding).
+/// MONAI Spacing's bilinear resampling of `image` (X, Y, Z), any real dtype and layout (views read
+/// in place), each value taken as float32 then computed in float64 (as MONAI does after
+/// EnsureTyped(float32)), returned as float32 on the plan's output grid (border padding).
 at::Tensor spacing_linear(const at::Tensor& image, const SpacingPlan& plan);
 
 /// The inverse for labels (Invertd with nearest_interp=True): `labels` (X, Y, Z) on the plan's output
