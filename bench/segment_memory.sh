@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Peak memory and wall time of `swinsmt segment` at its defaults (roi 128, 1.5 mm, slab-by-slab
+# Peak memory and wall time of `swinsmt segment` at its defaults (roi 128, 1.5 mm, cell-by-cell
 # aggregation) on one CT, for one or more swinsmt binaries side by side (e.g. a build of an earlier
 # commit as the baseline). Each run is its own process; /usr/bin/time -v gives the peak RSS.
 #   bash bench/segment_memory.sh CT WEIGHTS BINARY [BINARY ...] [-- extra segment flags]

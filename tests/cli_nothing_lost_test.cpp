@@ -169,6 +169,9 @@ TEST(CliNothingLost, BadValuesAreClearErrors) {
       {"--hu-window 100 1e999", "must be two finite numbers with min < max, got 100 inf"},
       {"--hu-window nan 100", "the HU window (--hu-window) must be two finite numbers with min < max"},
       {"--nan-as nan", "--nan-as must be a finite HU value"},
+      {"--accumulator-memory -1", "the accumulator memory (--accumulator-memory) -1 MiB is not usable: expected 0 to"},
+      {"--temp-dir /nonexistent/scratch",
+       "the scratch folder (--temp-dir) /nonexistent/scratch is not an existing folder"},
   };
   for (const auto& c : cases) {
     const auto run = test::run_swinsmt(base(ct, out) + " " + c.flags);

@@ -123,6 +123,17 @@ TEST(CliSegment, LasInputKeepsItsOrientationAndMatchesOfficialLabels) {
   const double match = out.data.eq(official.data.flip(0)).to(at::kDouble).mean().item<double>();
   std::cout << "LAS via CLI: " << match * 100 << " % of voxels agree with the official labels\n";
   EXPECT_GE(match, 0.9999);
+
+  // Every open accumulator in the scratch file while the network runs: the same labels, and the
+  // scratch folder holds nothing afterwards (the file is unlinked when made).
+  fs::create_directories(dir / "scratch");
+  const auto spilled =
+      test::run_swinsmt("segment -i " + quoted(dir / "las.nii.gz") + " -o " + quoted(dir / "spilled.nii.gz") +
+                        " --weights " + quoted(test::example_weights()) + " --roi 64 --spacing native" +
+                        " --accumulator-memory 0 --temp-dir " + quoted(dir / "scratch"));
+  ASSERT_EQ(spilled.code, 0) << spilled.output;
+  EXPECT_TRUE(io::read_nifti(dir / "spilled.nii.gz").data.equal(out.data));
+  EXPECT_TRUE(fs::is_empty(dir / "scratch"));
 }
 
 TEST(CliSegment, DicomSeriesOutputOnTheSeriesGrid) {

@@ -119,6 +119,24 @@ TEST(Segment, ResampledRunReturnsLabelsOnTheInputGrid) {
   EXPECT_EQ(result.labels.scalar_type(), at::kByte);
 }
 
+// The probabilities API: the whole grid's softmax, whose argmax is segment()'s labels (RAS input,
+// native spacing: the model grid is the input grid), on the model grid's affine.
+TEST(Segment, ProbabilitiesArgmaxIsTheLabels) {
+  auto ct = io::read_nifti(test::data_path("example_ct_sm.nii.gz"));
+  // 96 x 80 x 30 of it (same origin): four 64^3 windows, two along x and two along y.
+  ct.data = ct.data.slice(0, 0, 96).slice(1, 0, 80).contiguous();
+  const auto labels = segmenter().segment(ct).labels;
+  const auto p = segmenter().probabilities(ct);
+  ASSERT_EQ(p.probabilities.dim(), 4);
+  EXPECT_EQ(p.probabilities.size(0), 118);
+  EXPECT_EQ(p.probabilities.sizes().slice(1), ct.data.sizes());
+  EXPECT_LE((p.probabilities.sum(0) - 1).abs().max().item<double>(), 1e-5);
+  EXPECT_LE((p.affine - ct.affine).abs().max().item<double>(), 1e-9);
+  EXPECT_EQ(p.windows, 4);
+  // Windows run in MONAI's order in both (the longest axis is the first): the same sums.
+  EXPECT_TRUE(p.probabilities.argmax(0).to(at::kByte).equal(labels));
+}
+
 TEST(Segment, RejectsUnusableOptions) {
   SegmentOptions options = reference_options();
   options.roi_size = {50};

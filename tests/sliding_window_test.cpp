@@ -1,6 +1,8 @@
 // Sliding windows against MONAI 1.3.2 (tests/data/sliding_window_reference.safetensors, made by
 // tools/make_segment_references.py windows).
 #include "fixtures.hpp"
+#include "pipeline/window_cells.hpp"
+#include "test_support.hpp"
 
 #include <swinsmt/error.hpp>
 #include <swinsmt/pipeline/sliding_window.hpp>
@@ -9,7 +11,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+
 using namespace swinsmt;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -133,9 +138,9 @@ TEST(SlidingWindow, RejectsBadOptionsAndPredictorShapes) {
   EXPECT_THROW(parse_blend_mode("median"), Error);
 }
 
-// Slab-by-slab aggregation (SlidingWindowInferer::argmax) against the whole-volume aggregation then
-// argmax: the same labels, with only a window-deep slab of predictions held at a time.
-TEST(SlidingWindow, SlabArgmaxEqualsWholeVolumeArgmax) {
+// Cell-by-cell aggregation (SlidingWindowInferer::argmax) against the whole-volume aggregation then
+// argmax: the same labels, whether the open cells stay in memory or wait in the scratch file.
+TEST(SlidingWindow, CellArgmaxEqualsWholeVolumeArgmax) {
   // A predictor whose channels cross each other in space, so the argmax changes across the volume.
   const auto predictor = [](const at::Tensor& x) {
     const at::Tensor mean = x.mean({2, 3, 4}, /*keepdim=*/true);
@@ -157,6 +162,7 @@ TEST(SlidingWindow, SlabArgmaxEqualsWholeVolumeArgmax) {
     SlidingWindowOptions options;
     options.roi_size = c.roi;
     options.overlap = c.overlap;
+    options.accumulator_memory_bytes = -1;  // never spill
     const SlidingWindowInferer inferer(options);
     std::vector<int64_t> shape{c.batch, 1};
     shape.insert(shape.end(), c.size.begin(), c.size.end());
@@ -174,5 +180,49 @@ TEST(SlidingWindow, SlabArgmaxEqualsWholeVolumeArgmax) {
     if (c.size[0] == *std::max_element(c.size.begin(), c.size.end()) && c.batch == 1) EXPECT_EQ(differ, 0);
     // Elsewhere only the order of the float sums differs: an argmax can flip only at a near tie.
     EXPECT_LE(static_cast<double>(differ), 1e-5 * static_cast<double>(whole.numel()) + 1);
+    // Spilling every open cell before each window changes where the sums wait, not their order.
+    options.accumulator_memory_bytes = 0;
+    const at::Tensor spilled = SlidingWindowInferer(options).argmax(input, predictor);
+    EXPECT_TRUE(spilled.equal(slabs));
   }
+}
+
+// The cells themselves: held bytes bounded by the budget while the predictor would run, the scratch
+// file used and unlinked (nothing in its folder), every cell finished at the end.
+TEST(SlidingWindow, CellAccumulatorHoldsAtMostItsBudget) {
+  const std::vector<int64_t> size{40, 24, 20}, roi{16, 16, 16};
+  const auto starts = window_starts(size, roi, scan_interval(size, roi, 0.5));
+  const at::Tensor weight = importance_map(roi, BlendMode::gaussian).unsqueeze(0).unsqueeze(0);
+  const int64_t channels = 3;
+  const int64_t window_bytes = 16 * 16 * 16 * (channels + 1) * 4;
+  test::ScratchDir dir("spill");
+  at::Tensor labels = at::zeros(size, at::kByte);
+  swinsmt::detail::CellAccumulator cells(size, roi, starts, weight, labels, window_bytes / 4, dir.path());
+  const int64_t open_at_start = cells.open_cells();
+  EXPECT_GT(open_at_start, static_cast<int64_t>(starts.size()));
+  int64_t held_before_predictor = 0;
+  for (size_t p = 0; p < starts.size(); ++p) {
+    cells.before_window();
+    // Nothing but the unlinked scratch file's handle: the folder stays empty.
+    EXPECT_TRUE(fs::is_empty(dir.path()));
+    held_before_predictor = std::max(held_before_predictor, cells.held_memory_bytes());
+    cells.add(p, at::rand({1, channels, 16, 16, 16}) * weight);
+  }
+  EXPECT_LE(held_before_predictor, window_bytes / 4);
+  EXPECT_GT(cells.spill_file_bytes(), 0);
+  EXPECT_EQ(cells.open_cells(), 0);
+  EXPECT_EQ(cells.held_memory_bytes(), 0);
+  EXPECT_LT(labels.max().item<int>(), channels);
+}
+
+TEST(SlidingWindow, UnusableSpillFolderIsNamed) {
+  SlidingWindowOptions options;
+  options.roi_size = {8};
+  options.accumulator_memory_bytes = 0;
+  options.spill_folder = "/nonexistent/swinsmt-spill";
+  const auto message = test::error_of([&] {
+    SlidingWindowInferer(options).argmax(at::rand({1, 1, 20, 12, 12}), [](const at::Tensor& x) { return x; });
+  });
+  EXPECT_NE(message.find("/nonexistent/swinsmt-spill"), std::string::npos) << message;
+  EXPECT_NE(message.find("--temp-dir"), std::string::npos) << message;
 }

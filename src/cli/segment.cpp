@@ -26,7 +26,7 @@ namespace {
 
 struct SegmentArgs {
   std::vector<std::string> inputs;
-  std::string output, weights, blend = "gaussian", crop = "none";
+  std::string output, weights, blend = "gaussian", crop = "none", temp_dir;
   std::vector<std::string> spacing{"1.5"};
   std::optional<double> nan_as;
   ModelArgs model;
@@ -36,6 +36,7 @@ struct SegmentArgs {
   double overlap = 0.5;
   int threads = 0;
   int64_t sw_batch = 1;
+  int64_t accumulator_memory = SegmentOptions{}.accumulator_memory_mib;
   bool ml = false, masks = false, statistics = false, preview = false, quiet = false, overwrite = false;
 };
 
@@ -108,6 +109,8 @@ void run_segment(const SegmentArgs& args) {
   options.hu_max = args.hu_window[1];
   options.spacing = parse_spacing(args.spacing);
   options.crop_body = args.crop == "body";
+  options.accumulator_memory_mib = args.accumulator_memory;
+  options.temp_dir = args.temp_dir;
   // Fail fast on everything that does not need the weights: options, names, inputs, outputs.
   options = validated(options);
   const std::vector<int> subset = label_ids(args.roi_subset);
@@ -242,6 +245,12 @@ void add_segment_command(CLI::App& app) {
   cmd->add_option("--threads", args->threads,
                   "CPU threads (default: every CPU this process may use; more is refused with a warning)");
   cmd->add_option("--sw-batch", args->sw_batch, "Windows per network call")->capture_default_str();
+  cmd->add_option("--accumulator-memory", args->accumulator_memory,
+                  "MiB of sliding-window accumulators kept in memory while the network runs; the rest wait "
+                  "in a scratch file (labels unchanged)")
+      ->capture_default_str();
+  cmd->add_option("--temp-dir", args->temp_dir,
+                  "Folder for that scratch file (default: $TMPDIR, else /tmp); it is unlinked at once");
   add_configuration_options(*cmd, args->model);
   cmd->add_flag("--quiet,-q", args->quiet, "No progress bar or per-volume lines");
   cmd->add_flag("--overwrite", args->overwrite, "Replace existing outputs");

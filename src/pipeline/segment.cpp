@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <sstream>
 
 namespace swinsmt {
@@ -39,6 +40,14 @@ SegmentOptions validated(SegmentOptions options) {
   if (!std::isfinite(options.hu_min) || !std::isfinite(options.hu_max) || !(options.hu_min < options.hu_max))
     throw Error("the HU window (--hu-window) must be two finite numbers with min < max, got " + mm(options.hu_min) +
                 " " + mm(options.hu_max));
+  if (options.accumulator_memory_mib < 0 || options.accumulator_memory_mib > kMaxAccumulatorMemoryMiB)
+    throw Error("the accumulator memory (--accumulator-memory) " + std::to_string(options.accumulator_memory_mib) +
+                " MiB is not usable: expected 0 to " + std::to_string(kMaxAccumulatorMemoryMiB) + " MiB");
+  if (!options.temp_dir.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(options.temp_dir, ec))
+      throw Error("the scratch folder (--temp-dir) " + options.temp_dir + " is not an existing folder");
+  }
   SlidingWindowOptions sw;
   sw.overlap = options.overlap;
   sw.sw_batch_size = options.sw_batch_size;
@@ -60,8 +69,20 @@ Segmenter::Segmenter(LoadedModel model, SegmentOptions options)
                 " output channels; uint8 label maps hold at most 256");
 }
 
-Segmentation Segmenter::segment(const io::Volume& ct, const ProgressCallback& progress) const {
-  const auto started = std::chrono::steady_clock::now();
+/// What segment() and probabilities() share: the checked CT on the model grid (steps 1-3) and the
+/// sliding-window inferer over it.
+struct Segmenter::ModelGridRun {
+  AxisOrientation orientation{};
+  c10::optional<SpacingPlan> plan;
+  at::Tensor affine;  ///< model grid voxel -> RAS mm
+  std::array<int64_t, 3> model_grid{};
+  Box3 region{};
+  at::Tensor image;  ///< (1, 1, *region) scaled to [0, 1], on the compute device
+  c10::optional<SlidingWindowInferer> inferer;
+  int64_t windows = 0;
+};
+
+Segmenter::ModelGridRun Segmenter::prepare(const io::Volume& ct) const {
   if (ct.data.dim() != 3)
     throw Error(ct.source + ": expected a 3-D volume, got " + std::to_string(ct.data.dim()) + " dimensions");
   for (int64_t d = 0; d < 3; ++d)
@@ -78,53 +99,51 @@ Segmentation Segmenter::segment(const io::Volume& ct, const ProgressCallback& pr
                   " voxels that are NaN or infinite; give them a value in HU (swinsmt segment --nan-as HU, "
                   "replace_non_finite in the library)");
   }
-  // No autograd records; ordinary (not inference-mode) tensors, so the caller may edit the labels in place.
-  c10::NoGradGuard no_grad;
   const c10::Device device = model_.model->parameters().front().device();
-  const auto model_dtype = model_.model->parameters().front().scalar_type();
+  ModelGridRun run;
+  run.orientation = io_orientation(ct.affine);
 
-  Segmentation result;
-  result.input_axis_codes = io::axis_codes(ct.affine);
-  const AxisOrientation orientation = io_orientation(ct.affine);
-
-  // 1. Orientation to RAS (flips/permutations only), on the compute device.
-  const OrientedImage ras = orient_to_ras(ct.data.to(device).to(at::kFloat), ct.affine);
+  // 1. Orientation to RAS (flips/permutations only), in the CT's own dtype: resampling reads it as
+  //    float32 value by value, so no float copy of the input grid is made (a whole-body CT at
+  //    0.8 mm would be about 1 GB in float32).
+  OrientedImage ras = orient_to_ras(ct.data, ct.affine);
   const std::array<int64_t, 3> ras_shape{ras.data.size(0), ras.data.size(1), ras.data.size(2)};
 
   // 2. Optional resampling to the model spacing (raw HU, as MONAI Spacingd before
   //    ScaleIntensityRanged), 3. HU window.
-  at::Tensor image = ras.data;
-  c10::optional<SpacingPlan> plan;
+  at::Tensor image = std::move(ras.data);
+  run.affine = ras.affine;
   if (options_.spacing) {
-    plan = plan_spacing(ras.affine, ras_shape, *options_.spacing);
-    const auto& grid = plan->output_shape;
+    run.plan = plan_spacing(ras.affine, ras_shape, *options_.spacing);
+    const auto& grid = run.plan->output_shape;
     const double voxels = static_cast<double>(grid[0]) * static_cast<double>(grid[1]) * static_cast<double>(grid[2]);
     if (voxels > static_cast<double>(kMaxModelVoxels))
       throw Error(ct.source + ": resampled to " + mm((*options_.spacing)[0]) + " x " + mm((*options_.spacing)[1]) +
                   " x " + mm((*options_.spacing)[2]) + " mm it becomes a " + std::to_string(grid[0]) + " x " +
                   std::to_string(grid[1]) + " x " + std::to_string(grid[2]) + " grid; at most " +
                   std::to_string(kMaxModelVoxels) + " voxels are supported (choose a larger --spacing)");
-    image = spacing_linear(image, *plan);
+    image = spacing_linear(image, *run.plan);
+    run.affine = run.plan->output_affine;
   }
-  result.model_grid = {image.size(0), image.size(1), image.size(2)};
-  Box3 region{{{0, image.size(0)}, {0, image.size(1)}, {0, image.size(2)}}};
+  image = image.to(device).to(at::kFloat);
+  run.model_grid = {image.size(0), image.size(1), image.size(2)};
+  run.region = Box3{{{0, image.size(0)}, {0, image.size(1)}, {0, image.size(2)}}};
   if (options_.crop_body) {
     // Half a window of margin: every body voxel keeps at least the context it has at the border of
     // a window in the full run.
     const auto body = body_box(image);
     if (body)
-      region = grow_box(*body, {options_.roi_size[0] / 2, options_.roi_size[1] / 2, options_.roi_size[2] / 2},
-                        result.model_grid);
+      run.region = grow_box(*body, {options_.roi_size[0] / 2, options_.roi_size[1] / 2, options_.roi_size[2] / 2},
+                            run.model_grid);
   }
-  result.region = region;
-  for (int a = 0; a < 3; ++a) image = image.narrow(a, region[a][0], region[a][1] - region[a][0]);
-  image = scale_intensity(image, options_.hu_min, options_.hu_max).unsqueeze(0).unsqueeze(0);
+  for (int a = 0; a < 3; ++a) image = image.narrow(a, run.region[a][0], run.region[a][1] - run.region[a][0]);
+  run.image = scale_intensity(image, options_.hu_min, options_.hu_max).unsqueeze(0).unsqueeze(0);
 
-  // 4. Sliding windows, aggregated slab by slab (SlidingWindowInferer::argmax). The whole volume's
-  //    logits would need out_channels * voxels * 4 bytes; keep even the slab on the compute device
-  //    only when the whole would be affordable there.
+  // 4. Sliding windows. The whole volume's logits need out_channels * voxels * 4 bytes; argmax()
+  //    holds only the open cells, and keeps even those on the compute device only when the whole
+  //    would be affordable there.
   const int64_t out_channels = model_.config.out_channels();
-  const double logits_bytes = 4.0 * static_cast<double>(out_channels) * static_cast<double>(image.numel());
+  const double logits_bytes = 4.0 * static_cast<double>(out_channels) * static_cast<double>(run.image.numel());
   c10::Device output_device = device;
   if (options_.accumulate == AccumulateOn::cpu ||
       (options_.accumulate == AccumulateOn::automatic && !device.is_cpu() && logits_bytes > 4.0 * (1ull << 30)))
@@ -136,16 +155,38 @@ Segmentation Segmenter::segment(const io::Volume& ct, const ProgressCallback& pr
   sw.sw_batch_size = options_.sw_batch_size;
   sw.window_device = device;
   sw.output_device = output_device;
-  SlidingWindowInferer inferer(sw);
-  result.windows = inferer.window_count({image.size(2), image.size(3), image.size(4)});
+  sw.accumulator_memory_bytes = options_.accumulator_memory_mib << 20;
+  sw.spill_folder = options_.temp_dir;
+  run.inferer.emplace(sw);
+  run.windows = run.inferer->window_count({run.image.size(2), run.image.size(3), run.image.size(4)});
+  return run;
+}
+
+Predictor Segmenter::predictor() const {
   // Inference does not change the model; forward() is simply not const in LibTorch.
   const auto network = model_.model.ptr();
-  // Slab by slab: only a window-deep slab of logits is ever held, and the uint8 labels.
-  at::Tensor labels = inferer.argmax(
-      image, [&](const at::Tensor& x) { return network->forward(x.to(model_dtype)).to(at::kFloat); }, progress)[0];
+  const auto model_dtype = model_.model->parameters().front().scalar_type();
+  return [network, model_dtype](const at::Tensor& x) { return network->forward(x.to(model_dtype)).to(at::kFloat); };
+}
+
+Segmentation Segmenter::segment(const io::Volume& ct, const ProgressCallback& progress) const {
+  const auto started = std::chrono::steady_clock::now();
+  // No autograd records; ordinary (not inference-mode) tensors, so the caller may edit the labels in place.
+  c10::NoGradGuard no_grad;
+  ModelGridRun run = prepare(ct);
+  Segmentation result;
+  result.input_axis_codes = io::axis_codes(ct.affine);
+  result.model_grid = run.model_grid;
+  result.region = run.region;
+  result.windows = run.windows;
+  // Cell by cell: only the open cells' logits (at most accumulator_memory_mib of them in memory while
+  // the network runs) and the uint8 labels are held.
+  at::Tensor labels = run.inferer->argmax(run.image, predictor(), progress)[0];
+  run.image = at::Tensor();
+  const auto& region = run.region;
   if (options_.crop_body) {
     // Background outside the body's region.
-    at::Tensor full = at::zeros({result.model_grid[0], result.model_grid[1], result.model_grid[2]}, labels.options());
+    at::Tensor full = at::zeros({run.model_grid[0], run.model_grid[1], run.model_grid[2]}, labels.options());
     full.narrow(0, region[0][0], region[0][1] - region[0][0])
         .narrow(1, region[1][0], region[1][1] - region[1][0])
         .narrow(2, region[2][0], region[2][1] - region[2][0])
@@ -155,10 +196,36 @@ Segmentation Segmenter::segment(const io::Volume& ct, const ProgressCallback& pr
 
   // 5. Back to the input grid: nearest neighbour (labels cannot be interpolated), then the inverse
   //    orientation.
-  if (plan) labels = spacing_inverse_nearest(labels, *plan);
-  labels = orient_from_ras(labels, orientation).contiguous().to(at::kCPU);
+  if (run.plan) labels = spacing_inverse_nearest(labels, *run.plan);
+  labels = orient_from_ras(labels, run.orientation).contiguous().to(at::kCPU);
   result.labels = labels;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return result;
+}
+
+ModelGridProbabilities Segmenter::probabilities(const io::Volume& ct, const ProgressCallback& progress) const {
+  c10::NoGradGuard no_grad;
+  ModelGridRun run = prepare(ct);
+  // MONAI's sliding_window_inference: the importance-weighted mean of the window logits everywhere.
+  const at::Tensor logits = (*run.inferer)(run.image, predictor(), progress)[0];
+  run.image = at::Tensor();
+  ModelGridProbabilities result;
+  result.affine = run.affine;
+  result.region = run.region;
+  result.windows = run.windows;
+  if (!options_.crop_body) {
+    result.probabilities = at::softmax(logits, 0);
+    return result;
+  }
+  // Background (channel 0) with certainty outside the body's region.
+  result.probabilities =
+      at::zeros({logits.size(0), run.model_grid[0], run.model_grid[1], run.model_grid[2]}, logits.options());
+  result.probabilities.select(0, 0).fill_(1);
+  const auto& region = run.region;
+  result.probabilities.narrow(1, region[0][0], region[0][1] - region[0][0])
+      .narrow(2, region[1][0], region[1][1] - region[1][0])
+      .narrow(3, region[2][0], region[2][1] - region[2][0])
+      .copy_(at::softmax(logits, 0));
   return result;
 }
 

@@ -3,6 +3,7 @@
 #include <swinsmt/pipeline/sliding_window.hpp>
 
 #include "common/strings.hpp"
+#include "window_cells.hpp"
 
 #include <swinsmt/error.hpp>
 
@@ -179,24 +180,21 @@ WindowRun prepare(const at::Tensor& inputs_, const SlidingWindowOptions& options
   return r;
 }
 
-/// Index of window `start` (spatial dims only, after `lead` leading full slices), along dimension
-/// `offset_dim` shifted by `offset` (the accumulator of a slab starts there).
+/// Index of window `start` (spatial dims only, after `lead` leading full slices).
 std::vector<at::indexing::TensorIndex> window_index(const WindowRun& r, const std::vector<int64_t>& start,
-                                                    std::vector<at::indexing::TensorIndex> lead,
-                                                    int64_t offset_dim = -1, int64_t offset = 0) {
-  for (int64_t d = 0; d < r.ndim; ++d) {
-    const int64_t s = start[d] - (d == offset_dim ? offset : 0);
-    lead.emplace_back(Slice(s, s + r.roi[d]));
-  }
+                                                    std::vector<at::indexing::TensorIndex> lead) {
+  for (int64_t d = 0; d < r.ndim; ++d) lead.emplace_back(Slice(start[d], start[d] + r.roi[d]));
   return lead;
 }
 
 /// Runs the predictor over the windows in `order` (indices into starts, for every image of the
 /// batch), `sw_batch_size` at a time, and hands each weighted window prediction to `consume`
-/// (image, start, (1, C_out, *roi) on the output device).
+/// (image, position in the run, (1, C_out, *roi) on the output device). `before_predict` runs before
+/// each predictor call.
 void predict_windows(const WindowRun& r, const std::vector<size_t>& order, const SlidingWindowOptions& options,
                      const Predictor& predictor, const ProgressCallback& progress,
-                     const std::function<void(int64_t, const std::vector<int64_t>&, const at::Tensor&)>& consume) {
+                     const std::function<void(int64_t, int64_t, const at::Tensor&)>& consume,
+                     const std::function<void()>& before_predict = {}) {
   const auto num_win = static_cast<int64_t>(order.size());
   const int64_t total = num_win * r.batch_size;
   if (progress) progress(0, total);  // a bar can show the total before the first (slow) window
@@ -209,6 +207,7 @@ void predict_windows(const WindowRun& r, const std::vector<size_t>& order, const
           r.inputs.index(window_index(r, r.starts[order[idx % num_win]], {Slice(image, image + 1), Slice()})));
     }
     const at::Tensor win_data = (windows.size() > 1 ? at::cat(windows) : windows[0]).to(r.window_device);
+    if (before_predict) before_predict();
     at::Tensor seg = predictor(win_data);
     if (seg.dim() != r.inputs.dim() || seg.size(0) != end - first ||
         !std::equal(r.roi.begin(), r.roi.end(), seg.sizes().begin() + 2))
@@ -216,8 +215,7 @@ void predict_windows(const WindowRun& r, const std::vector<size_t>& order, const
                   join(win_data.sizes().vec()) + "; expected (windows, channels) + the window size");
     seg.mul_(r.weight);  // in place, in the predictor's dtype, as MONAI's `*=`
     seg = seg.to(r.device);
-    for (int64_t idx = first; idx < end; ++idx)
-      consume(idx / num_win, r.starts[order[idx % num_win]], seg.narrow(0, idx - first, 1));
+    for (int64_t idx = first; idx < end; ++idx) consume(idx / num_win, idx % num_win, seg.narrow(0, idx - first, 1));
     if (progress) progress(end, total);
   }
 }
@@ -242,21 +240,19 @@ at::Tensor SlidingWindowInferer::operator()(const at::Tensor& inputs, const Pred
   std::vector<size_t> order(r.starts.size());
   std::iota(order.begin(), order.end(), size_t{0});  // MONAI's order
   at::Tensor output, count_map;
-  predict_windows(r, order, options_, predictor, progress,
-                  [&](int64_t image, const std::vector<int64_t>& start, const at::Tensor& seg) {
-                    if (!output.defined()) {
-                      std::vector<int64_t> output_shape{r.batch_size, seg.size(1)};
-                      output_shape.insert(output_shape.end(), r.image_size.begin(), r.image_size.end());
-                      output = at::zeros(output_shape, at::TensorOptions().dtype(r.dtype).device(r.device));
-                      std::vector<int64_t> count_shape{1, 1};
-                      count_shape.insert(count_shape.end(), r.image_size.begin(), r.image_size.end());
-                      count_map = at::zeros(count_shape, at::TensorOptions().dtype(r.dtype).device(r.device));
-                      const at::Tensor w_on_device = r.weight.to(r.device);
-                      for (const auto& s : r.starts)
-                        count_map.index(window_index(r, s, {Slice(), Slice()})).add_(w_on_device);
-                    }
-                    output.index(window_index(r, start, {Slice(image, image + 1), Slice()})).add_(seg);
-                  });
+  predict_windows(r, order, options_, predictor, progress, [&](int64_t image, int64_t position, const at::Tensor& seg) {
+    if (!output.defined()) {
+      std::vector<int64_t> output_shape{r.batch_size, seg.size(1)};
+      output_shape.insert(output_shape.end(), r.image_size.begin(), r.image_size.end());
+      output = at::zeros(output_shape, at::TensorOptions().dtype(r.dtype).device(r.device));
+      std::vector<int64_t> count_shape{1, 1};
+      count_shape.insert(count_shape.end(), r.image_size.begin(), r.image_size.end());
+      count_map = at::zeros(count_shape, at::TensorOptions().dtype(r.dtype).device(r.device));
+      const at::Tensor w_on_device = r.weight.to(r.device);
+      for (const auto& s : r.starts) count_map.index(window_index(r, s, {Slice(), Slice()})).add_(w_on_device);
+    }
+    output.index(window_index(r, r.starts[order[position]], {Slice(image, image + 1), Slice()})).add_(seg);
+  });
   output.div_(count_map);  // account for overlapping sections
   return crop_padding(r, output, 2);
 }
@@ -264,7 +260,7 @@ at::Tensor SlidingWindowInferer::operator()(const at::Tensor& inputs, const Pred
 at::Tensor SlidingWindowInferer::argmax(const at::Tensor& inputs, const Predictor& predictor,
                                         const ProgressCallback& progress) const {
   if (inputs.dim() >= 1 && inputs.size(0) > 1) {
-    // One image at a time: each runs its slabs from the start of the axis.
+    // One image at a time: each runs its own cells from the start of the axis.
     const int64_t images = inputs.size(0);
     const int64_t per_image = window_count(std::vector<int64_t>(inputs.sizes().begin() + 2, inputs.sizes().end()));
     std::vector<at::Tensor> labels;
@@ -275,58 +271,26 @@ at::Tensor SlidingWindowInferer::argmax(const at::Tensor& inputs, const Predicto
     return at::cat(labels);
   }
   const WindowRun r = prepare(inputs, options_);
-  // Slabs along the longest axis: windows in the order of their start there (stable, so MONAI's
-  // order within a slab; bit for bit MONAI's sums when that axis is its slowest, the first).
+  // Windows in the order of their start along the longest axis (stable, so MONAI's order within a
+  // row; bit for bit MONAI's sums when that axis is its slowest, the first): cells then finish row
+  // after row, and what is still open at any time is about one window's overlap thick across the
+  // other two axes.
   const int64_t axis = std::max_element(r.image_size.begin(), r.image_size.end()) - r.image_size.begin();
-  const int64_t dim = 2 + axis;  // in (B, C, *spatial)
   std::vector<size_t> order(r.starts.size());
   std::iota(order.begin(), order.end(), size_t{0});
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return r.starts[a][axis] < r.starts[b][axis]; });
+  std::vector<std::vector<int64_t>> starts;
+  for (size_t i : order) starts.push_back(r.starts[i]);
 
-  std::vector<int64_t> label_shape{r.batch_size};
-  label_shape.insert(label_shape.end(), r.image_size.begin(), r.image_size.end());
-  at::Tensor labels = at::zeros(label_shape, at::TensorOptions().dtype(at::kByte).device(r.device));
-  // The open slab [low, low + roi) along the axis: every window not yet run starts at or after low,
-  // so everything before it is final once the windows starting there are about to run.
-  const int64_t depth = r.roi[axis];
-  int64_t low = 0;
-  at::Tensor sum, count;
-  const auto finalize = [&](int64_t until) {
-    const int64_t n = std::min(until, r.image_size[axis]) - low;
-    if (n <= 0) return;
-    if (sum.size(1) > 256) throw Error("argmax: " + std::to_string(sum.size(1)) + " channels do not fit uint8 labels");
-    // One slice at a time, so no temporary as large as the slab exists: the mean, its argmax, and
-    // the move of the rest of the slab to the front (ascending, so a slice is read before it is
-    // overwritten).
-    for (int64_t d = 0; d < n; ++d)
-      labels.select(dim - 1, low + d).copy_((sum.select(dim, d) / count.select(dim, d)).argmax(1).to(at::kByte));
-    for (int64_t d = 0; d + n < depth; ++d) {
-      sum.select(dim, d).copy_(sum.select(dim, d + n));
-      count.select(dim, d).copy_(count.select(dim, d + n));
-    }
-    const int64_t keep = std::max<int64_t>(depth - n, 0);
-    sum.narrow(dim, keep, depth - keep).zero_();
-    count.narrow(dim, keep, depth - keep).zero_();
-    low += n;
-  };
-  predict_windows(r, order, options_, predictor, progress,
-                  [&](int64_t image, const std::vector<int64_t>& start, const at::Tensor& seg) {
-                    if (!sum.defined()) {
-                      std::vector<int64_t> shape{r.batch_size, seg.size(1)};
-                      shape.insert(shape.end(), r.image_size.begin(), r.image_size.end());
-                      shape[dim] = depth;
-                      sum = at::zeros(shape, at::TensorOptions().dtype(r.dtype).device(r.device));
-                      shape[1] = 1;
-                      shape[0] = 1;
-                      count = at::zeros(shape, at::TensorOptions().dtype(r.dtype).device(r.device));
-                    }
-                    if (start[axis] > low) finalize(start[axis]);
-                    sum.index(window_index(r, start, {Slice(image, image + 1), Slice()}, axis, low)).add_(seg);
-                    count.index(window_index(r, start, {Slice(), Slice()}, axis, low)).add_(r.weight.to(r.device));
-                  });
-  finalize(r.image_size[axis]);
-  return crop_padding(r, labels, 1);
+  at::Tensor labels = at::zeros(r.image_size, at::TensorOptions().dtype(at::kByte).device(r.device));
+  detail::CellAccumulator cells(r.image_size, r.roi, starts, r.weight.to(r.device), labels,
+                                options_.accumulator_memory_bytes, options_.spill_folder);
+  predict_windows(
+      r, order, options_, predictor, progress,
+      [&](int64_t, int64_t position, const at::Tensor& seg) { cells.add(static_cast<size_t>(position), seg); },
+      [&] { cells.before_window(); });
+  return crop_padding(r, labels.unsqueeze(0), 1);
 }
 
 }  // namespace swinsmt

@@ -15,7 +15,7 @@
 
 namespace swinsmt {
 
-/// Where the logits are accumulated (one window-deep slab at a time: SlidingWindowInferer::argmax).
+/// Where the logits are accumulated (the open cells only: SlidingWindowInferer::argmax).
 enum class AccumulateOn {
   automatic,  ///< the compute device when the whole volume's logits would take at most 4 GiB there, else the CPU
   cpu,
@@ -27,6 +27,8 @@ constexpr int64_t kMaxWindowSize = 512;
 constexpr double kMinSpacing = 0.1, kMaxSpacing = 100.0;  ///< mm
 /// The largest model grid (voxels after resampling) segment() accepts: 2^30, e.g. 1024^3.
 constexpr int64_t kMaxModelVoxels = int64_t{1} << 30;
+/// The largest SegmentOptions::accumulator_memory_mib: 1 TiB (more never spills anyway).
+constexpr int64_t kMaxAccumulatorMemoryMiB = int64_t{1} << 20;
 
 struct SegmentOptions {
   /// Window size (each 64 to kMaxWindowSize and divisible by 32: the network's five stride-2 stages).
@@ -44,6 +46,12 @@ struct SegmentOptions {
   /// model grid, grown by half a window on every side); background outside. Off by default: the
   /// official pipeline covers the whole grid.
   bool crop_body = false;
+  /// Sliding-window accumulators (SlidingWindowInferer::argmax) held in memory while the network
+  /// runs, in MiB (0 to kMaxAccumulatorMemoryMiB); the open accumulators beyond it wait in an unlinked
+  /// scratch file in temp_dir. 512 MiB keeps a whole-body CT at the defaults under 4 GB in all.
+  int64_t accumulator_memory_mib = 512;
+  /// Folder of that scratch file ("" = $TMPDIR, else /tmp); must exist.
+  std::string temp_dir;
 };
 
 /// A label map and what was done to get it.
@@ -58,9 +66,24 @@ struct Segmentation {
   double seconds = 0;  ///< wall time of segment()
 };
 
+/// The network's class probabilities over the whole model grid, for library users who want more than
+/// labels. Unlike Segmentation::labels it holds the whole grid's logits: out_channels x voxels x 4
+/// bytes (5.1 GB for the bundled CT at 1.5 mm, 21 GB for a whole-body CT).
+struct ModelGridProbabilities {
+  /// (out_channels, X, Y, Z) float32 on the accumulation device: the softmax over channels of the
+  /// importance-weighted mean window logits (MONAI sliding_window_inference then softmax), on the
+  /// RAS grid the network saw (SegmentOptions::spacing). With crop_body, background with
+  /// probability 1 outside `region`.
+  at::Tensor probabilities;
+  at::Tensor affine;  ///< 4x4 float64, model grid voxel -> RAS mm (MONAI's affine after Spacingd)
+  std::array<std::array<int64_t, 2>, 3> region{};  ///< the region the windows covered
+  int64_t windows = 0;
+};
+
 /// Checks options that do not depend on the model: ROI sizes (1 or 3 values, each 64 to
 /// kMaxWindowSize and divisible by 32), overlap in [0, 1), sw_batch_size >= 1, spacing within
-/// [kMinSpacing, kMaxSpacing] mm, finite hu_min < hu_max. Returns them with the ROI expanded to three
+/// [kMinSpacing, kMaxSpacing] mm, finite hu_min < hu_max, accumulator memory within
+/// [0, kMaxAccumulatorMemoryMiB], temp_dir an existing folder when given. Returns them with the ROI expanded to three
 /// values. Throws swinsmt::Error naming the option and its allowed range.
 SegmentOptions validated(SegmentOptions options);
 
@@ -77,10 +100,20 @@ class Segmenter {
   /// of more than kMaxModelVoxels voxels.
   Segmentation segment(const io::Volume& ct, const ProgressCallback& progress = {}) const;
 
+  /// The same preprocessing and windows as segment(), stopping at the probabilities on the model grid
+  /// (see ModelGridProbabilities for the memory it takes). Throws as segment() does.
+  ModelGridProbabilities probabilities(const io::Volume& ct, const ProgressCallback& progress = {}) const;
+
   const LoadedModel& model() const { return model_; }
   const SegmentOptions& options() const { return options_; }
 
  private:
+  struct ModelGridRun;
+  /// Checks the CT, orients, resamples, crops and scales it, and sets up the windows (steps 1-4).
+  ModelGridRun prepare(const io::Volume& ct) const;
+  /// The network as a sliding-window predictor: float32 logits whatever the model's dtype.
+  Predictor predictor() const;
+
   LoadedModel model_;
   SegmentOptions options_;
 };

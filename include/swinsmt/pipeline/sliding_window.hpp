@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 namespace swinsmt {
@@ -35,6 +36,12 @@ struct SlidingWindowOptions {
   c10::optional<c10::Device> window_device;
   /// Where the output is accumulated (MONAI device); default: the input's device.
   c10::optional<c10::Device> output_device;
+  /// argmax(): accumulator bytes held in memory while the predictor runs; beyond that, the
+  /// accumulators the next windows need last wait in a scratch file. Negative: never spill.
+  int64_t accumulator_memory_bytes = int64_t{512} << 20;
+  /// argmax(): the folder of that scratch file ("" = $TMPDIR, else /tmp). The file is unlinked as
+  /// soon as it is created, so nothing is left behind.
+  std::string spill_folder;
 };
 
 /// Called with a batch of windows (n, C, *roi) on the window device; returns (n, C_out, *roi).
@@ -56,11 +63,13 @@ class SlidingWindowInferer {
 
   /// The argmax over channels of operator()'s result, (B, *spatial) uint8, without ever holding the
   /// whole volume's predictions: windows run in the order of their start along the longest spatial
-  /// axis, and each slab along it is divided by its weights, argmaxed and released as soon as no
-  /// later window touches it. Memory: the predictions of one window-deep slab (C_out x roi along that
-  /// axis x the other two sizes) instead of the whole volume. Equal to operator() then argmax where
-  /// the longest axis is the first (MONAI's window order); elsewhere only the order of the float sums
-  /// over overlapping windows differs. Throws swinsmt::Error for more than 256 channels.
+  /// axis; the accumulators are cells between window borders, each divided by its weights, argmaxed
+  /// and freed as soon as its last window has run. Memory: the cells still open (about one window
+  /// overlap thick across the other two axes), of which at most accumulator_memory_bytes stay in
+  /// memory while the predictor runs; the rest wait in a scratch file in spill_folder. Equal to
+  /// operator() then argmax where the longest axis is the first (MONAI's window order); elsewhere
+  /// only the order of the float sums over overlapping windows differs. Throws swinsmt::Error for
+  /// more than 256 channels, or when the scratch file cannot be created or written.
   at::Tensor argmax(const at::Tensor& inputs, const Predictor& predictor, const ProgressCallback& progress = {}) const;
 
   /// Number of windows per image for a given spatial size.
