@@ -1,3 +1,4 @@
+#include "kernels/cgroup_cpu_quota.hpp"
 #include "kernels/cpu_matmul.hpp"
 #include "kernels/kernel_parallelism.hpp"
 
@@ -56,8 +57,11 @@ const std::string& or_unset(const std::string& value) {
 
 int available_cpus() {
   cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
-  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  int cpus = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
+                                                         : static_cast<int>(std::thread::hardware_concurrency());
+  const int quota = detail::cgroup_cpu_quota();
+  if (quota > 0) cpus = std::min(cpus, quota);
+  return std::max(1, cpus);
 }
 
 RuntimeInfo runtime_info() {

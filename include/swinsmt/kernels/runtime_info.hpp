@@ -33,7 +33,8 @@ RuntimeInfo runtime_info();
 std::string describe(const RuntimeInfo& info);
 
 /// The CPUs this process may run on: its affinity mask (what `taskset` or a container's cpuset
-/// allow), at least 1. The swinsmt CLI uses that many threads unless told otherwise.
+/// allow), capped by its control group's CPU quota rounded up (a container's `--cpus`, a Kubernetes
+/// CPU limit), at least 1. The swinsmt CLI uses that many threads unless told otherwise.
 int available_cpus();
 
 }  // namespace swinsmt
