@@ -117,6 +117,12 @@ TEST(Segment, ResampledRunReturnsLabelsOnTheInputGrid) {
   // Which model voxel each input voxel takes (half-way ties included) is MONAI's, checked bit for bit
   // by Spacing.EqualsMonaiBitForBitAndInvertsAsInvertd and end to end by SegmentDefaultSpacing.
   EXPECT_EQ(result.labels.scalar_type(), at::kByte);
+  // A CT given up (segment(Volume&&)): the same labels, its voxels released, its geometry kept.
+  io::Volume given = ct;
+  const auto from_given = coarse.segment(std::move(given));
+  EXPECT_FALSE(given.data.defined());  // NOLINT(bugprone-use-after-move): the documented state
+  EXPECT_TRUE(given.affine.equal(ct.affine));
+  EXPECT_TRUE(from_given.labels.equal(result.labels));
 }
 
 // The probabilities API: the whole grid's softmax, whose argmax is segment()'s labels (RAS input,

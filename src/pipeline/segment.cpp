@@ -82,7 +82,7 @@ struct Segmenter::ModelGridRun {
   int64_t windows = 0;
 };
 
-Segmenter::ModelGridRun Segmenter::prepare(const io::Volume& ct) const {
+Segmenter::ModelGridRun Segmenter::prepare(const io::Volume& ct, io::Volume* release) const {
   if (ct.data.dim() != 3)
     throw Error(ct.source + ": expected a 3-D volume, got " + std::to_string(ct.data.dim()) + " dimensions");
   for (int64_t d = 0; d < 3; ++d)
@@ -108,6 +108,8 @@ Segmenter::ModelGridRun Segmenter::prepare(const io::Volume& ct) const {
   //    0.8 mm would be about 1 GB in float32).
   OrientedImage ras = orient_to_ras(ct.data, ct.affine);
   const std::array<int64_t, 3> ras_shape{ras.data.size(0), ras.data.size(1), ras.data.size(2)};
+  // A CT given to keep: its voxels go as soon as `image` no longer views them (after resampling).
+  if (release) release->data = at::Tensor();
 
   // 2. Optional resampling to the model spacing (raw HU, as MONAI Spacingd before
   //    ScaleIntensityRanged), 3. HU window.
@@ -170,12 +172,21 @@ Predictor Segmenter::predictor() const {
 }
 
 Segmentation Segmenter::segment(const io::Volume& ct, const ProgressCallback& progress) const {
+  return run_segment(ct, nullptr, progress);
+}
+
+Segmentation Segmenter::segment(io::Volume&& ct, const ProgressCallback& progress) const {
+  return run_segment(ct, &ct, progress);
+}
+
+Segmentation Segmenter::run_segment(const io::Volume& ct, io::Volume* release, const ProgressCallback& progress) const {
   const auto started = std::chrono::steady_clock::now();
   // No autograd records; ordinary (not inference-mode) tensors, so the caller may edit the labels in place.
   c10::NoGradGuard no_grad;
-  ModelGridRun run = prepare(ct);
+  const std::string input_axis_codes = io::axis_codes(ct.affine);
+  ModelGridRun run = prepare(ct, release);
   Segmentation result;
-  result.input_axis_codes = io::axis_codes(ct.affine);
+  result.input_axis_codes = input_axis_codes;
   result.model_grid = run.model_grid;
   result.region = run.region;
   result.windows = run.windows;
@@ -205,7 +216,7 @@ Segmentation Segmenter::segment(const io::Volume& ct, const ProgressCallback& pr
 
 ModelGridProbabilities Segmenter::probabilities(const io::Volume& ct, const ProgressCallback& progress) const {
   c10::NoGradGuard no_grad;
-  ModelGridRun run = prepare(ct);
+  ModelGridRun run = prepare(ct, nullptr);
   // MONAI's sliding_window_inference: the importance-weighted mean of the window logits everywhere.
   const at::Tensor logits = (*run.inferer)(run.image, predictor(), progress)[0];
   run.image = at::Tensor();
