@@ -16,6 +16,12 @@ namespace swinsmt {
 
 namespace {
 
+/// The view of `t`'s dimensions first_dim .. first_dim + 2 inside `region`.
+at::Tensor region_view(at::Tensor t, const Box3& region, int64_t first_dim) {
+  for (int64_t a = 0; a < 3; ++a) t = t.narrow(first_dim + a, region[a][0], region[a][1] - region[a][0]);
+  return t;
+}
+
 std::string mm(double v) {
   std::ostringstream out;
   out << v;
@@ -138,8 +144,8 @@ Segmenter::ModelGridRun Segmenter::prepare(const io::Volume& ct, io::Volume* rel
       run.region = grow_box(*body, {options_.roi_size[0] / 2, options_.roi_size[1] / 2, options_.roi_size[2] / 2},
                             run.model_grid);
   }
-  for (int a = 0; a < 3; ++a) image = image.narrow(a, run.region[a][0], run.region[a][1] - run.region[a][0]);
-  run.image = scale_intensity(image, options_.hu_min, options_.hu_max).unsqueeze(0).unsqueeze(0);
+  run.image =
+      scale_intensity(region_view(image, run.region, 0), options_.hu_min, options_.hu_max).unsqueeze(0).unsqueeze(0);
 
   // 4. Sliding windows. The whole volume's logits need out_channels * voxels * 4 bytes; argmax()
   //    holds only the open cells, and keeps even those on the compute device only when the whole
@@ -183,10 +189,9 @@ Segmentation Segmenter::run_segment(const io::Volume& ct, io::Volume* release, c
   const auto started = std::chrono::steady_clock::now();
   // No autograd records; ordinary (not inference-mode) tensors, so the caller may edit the labels in place.
   c10::NoGradGuard no_grad;
-  const std::string input_axis_codes = io::axis_codes(ct.affine);
   ModelGridRun run = prepare(ct, release);
   Segmentation result;
-  result.input_axis_codes = input_axis_codes;
+  result.input_axis_codes = io::axis_codes(ct.affine);  // a released CT keeps its geometry
   result.model_grid = run.model_grid;
   result.region = run.region;
   result.windows = run.windows;
@@ -194,14 +199,10 @@ Segmentation Segmenter::run_segment(const io::Volume& ct, io::Volume* release, c
   // the network runs) and the uint8 labels are held.
   at::Tensor labels = run.inferer->argmax(run.image, predictor(), progress)[0];
   run.image = at::Tensor();
-  const auto& region = run.region;
   if (options_.crop_body) {
     // Background outside the body's region.
     at::Tensor full = at::zeros({run.model_grid[0], run.model_grid[1], run.model_grid[2]}, labels.options());
-    full.narrow(0, region[0][0], region[0][1] - region[0][0])
-        .narrow(1, region[1][0], region[1][1] - region[1][0])
-        .narrow(2, region[2][0], region[2][1] - region[2][0])
-        .copy_(labels);
+    region_view(full, run.region, 0).copy_(labels);
     labels = full;
   }
 
@@ -232,11 +233,7 @@ ModelGridProbabilities Segmenter::probabilities(const io::Volume& ct, const Prog
   result.probabilities =
       at::zeros({logits.size(0), run.model_grid[0], run.model_grid[1], run.model_grid[2]}, logits.options());
   result.probabilities.select(0, 0).fill_(1);
-  const auto& region = run.region;
-  result.probabilities.narrow(1, region[0][0], region[0][1] - region[0][0])
-      .narrow(2, region[1][0], region[1][1] - region[1][0])
-      .narrow(3, region[2][0], region[2][1] - region[2][0])
-      .copy_(at::softmax(logits, 0));
+  region_view(result.probabilities, run.region, 1).copy_(at::softmax(logits, 0));
   return result;
 }
 
