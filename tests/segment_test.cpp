@@ -74,6 +74,10 @@ TEST(Segment, ExampleCtMatchesOfficialMonaiPipeline) {
   std::cout << "example_ct: " << match * 100 << " % of voxels agree with the official pipeline, "
             << result.labels.ne(reference.data).sum().item<int64_t>() << " differ, " << result.seconds << " s\n";
   EXPECT_GE(match, 0.9999);
+  // Every step took time, and the steps add up to at most the whole.
+  const auto& t = result.times;
+  for (double step : {t.preprocessing, t.network, t.aggregation, t.back_to_input}) EXPECT_GT(step, 0.0);
+  EXPECT_LE(t.preprocessing + t.network + t.aggregation + t.back_to_input, result.seconds);
 }
 
 class SegmentReoriented

@@ -18,8 +18,10 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <iomanip>
 #include <iostream>
 #include <optional>
+#include <sstream>
 
 namespace swinsmt::cli {
 namespace {
@@ -69,6 +71,17 @@ struct StopSignals {
   StopSignals(const StopSignals&) = delete;
   StopSignals& operator=(const StopSignals&) = delete;
 };
+
+double seconds_since(std::chrono::steady_clock::time_point started) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+}
+
+/// Seconds to one decimal ("12.3").
+std::string tenths(double seconds) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(1) << seconds;
+  return out.str();
+}
 
 void throw_if_interrupted() {
   if (const int signal = stop_signal.load()) throw Interrupted{signal};
@@ -145,7 +158,9 @@ void run_segment(const SegmentArgs& args) {
       const CtInput& c = cases[n];
       // One bad case never stops the others: it is reported, the run goes on, the exit status says so.
       try {
+        const auto read_started = std::chrono::steady_clock::now();
         io::Volume ct = read_ct(c);
+        const double read_seconds = seconds_since(read_started);
         for (const auto& warning : ct.warnings) std::cerr << "swinsmt: warning: " << warning << "\n";
         if (args.nan_as) {
           const int64_t replaced = replace_non_finite(ct.data, *args.nan_as);
@@ -166,7 +181,9 @@ void run_segment(const SegmentArgs& args) {
         Segmentation result =
             keep_voxels ? segmenter.segment(ct, on_window) : segmenter.segment(std::move(ct), on_window);
         bar.finish();
+        const auto write_started = std::chrono::steady_clock::now();
         writer.write(n, ct, result.labels, out_channels - 1);
+        const double write_seconds = seconds_since(write_started);
         ++done;
         if (!args.quiet) {
           const auto& g = result.model_grid;
@@ -174,6 +191,11 @@ void run_segment(const SegmentArgs& args) {
                     << ct_shape[1] << " x " << ct_shape[2] << ") -> " << writer.paths(n).labels << ": "
                     << result.windows << (result.windows == 1 ? " window" : " windows") << " on a " << g[0] << " x "
                     << g[1] << " x " << g[2] << " grid, " << static_cast<int>(result.seconds * 10) / 10.0 << " s\n";
+          const auto& t = result.times;
+          std::cerr << "swinsmt:   seconds: read " << tenths(read_seconds) << ", preprocessing "
+                    << tenths(t.preprocessing) << ", network " << tenths(t.network) << ", aggregation + argmax "
+                    << tenths(t.aggregation) << ", back to the input grid " << tenths(t.back_to_input) << ", writing "
+                    << tenths(write_seconds) << "\n";
         }
       } catch (const std::exception& e) {  // Interrupted is no std::exception: it ends the run below
         bar.finish();

@@ -22,6 +22,10 @@ at::Tensor region_view(at::Tensor t, const Box3& region, int64_t first_dim) {
   return t;
 }
 
+double seconds_since(std::chrono::steady_clock::time_point started) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+}
+
 std::string mm(double v) {
   std::ostringstream out;
   out << v;
@@ -68,8 +72,10 @@ Segmenter::Segmenter(LoadedModel model, SegmentOptions options)
   if (first.device().is_cpu() && first.scalar_type() != at::kFloat)
     // LibTorch's CPU 3-D convolutions: float16 is not implemented, bfloat16 transposed convolutions
     // fail (1.13). Said here in one sentence rather than as a kernel error after the first window.
+    // (load() with dtype bfloat16 on the CPU keeps float32 parameters, so it never gets here.)
     throw Error(std::string("the network runs in ") + c10::toString(first.scalar_type()) +
-                " on the CPU, where LibTorch's 3-D convolutions need float32; use --dtype float32 or a CUDA device");
+                " on the CPU, where LibTorch's 3-D convolutions need float32; use --dtype float32, --dtype bfloat16 "
+                "(float32 with bfloat16 Soft MoE products, loaded so by load()) or a CUDA device");
   if (model_.config.out_channels() > 256)
     throw Error("the model has " + std::to_string(model_.config.out_channels()) +
                 " output channels; uint8 label maps hold at most 256");
@@ -170,11 +176,16 @@ Segmenter::ModelGridRun Segmenter::prepare(const io::Volume& ct, io::Volume* rel
   return run;
 }
 
-Predictor Segmenter::predictor() const {
+Predictor Segmenter::predictor(double* network_seconds) const {
   // Inference does not change the model; forward() is simply not const in LibTorch.
   const auto network = model_.model.ptr();
   const auto model_dtype = model_.model->parameters().front().scalar_type();
-  return [network, model_dtype](const at::Tensor& x) { return network->forward(x.to(model_dtype)).to(at::kFloat); };
+  return [network, model_dtype, network_seconds](const at::Tensor& x) {
+    const auto started = std::chrono::steady_clock::now();
+    at::Tensor logits = network->forward(x.to(model_dtype)).to(at::kFloat);
+    if (network_seconds) *network_seconds += seconds_since(started);
+    return logits;
+  };
 }
 
 Segmentation Segmenter::segment(const io::Volume& ct, const ProgressCallback& progress) const {
@@ -191,14 +202,18 @@ Segmentation Segmenter::run_segment(const io::Volume& ct, io::Volume* release, c
   c10::NoGradGuard no_grad;
   ModelGridRun run = prepare(ct, release);
   Segmentation result;
+  result.times.preprocessing = seconds_since(started);
   result.input_axis_codes = io::axis_codes(ct.affine);  // a released CT keeps its geometry
   result.model_grid = run.model_grid;
   result.region = run.region;
   result.windows = run.windows;
   // Cell by cell: only the open cells' logits (at most accumulator_memory_mib of them in memory while
   // the network runs) and the uint8 labels are held.
-  at::Tensor labels = run.inferer->argmax(run.image, predictor(), progress)[0];
+  const auto windows_started = std::chrono::steady_clock::now();
+  at::Tensor labels = run.inferer->argmax(run.image, predictor(&result.times.network), progress)[0];
   run.image = at::Tensor();
+  result.times.aggregation = seconds_since(windows_started) - result.times.network;
+  const auto back_started = std::chrono::steady_clock::now();
   if (options_.crop_body) {
     // Background outside the body's region.
     at::Tensor full = at::zeros({run.model_grid[0], run.model_grid[1], run.model_grid[2]}, labels.options());
@@ -211,7 +226,8 @@ Segmentation Segmenter::run_segment(const io::Volume& ct, io::Volume* release, c
   if (run.plan) labels = spacing_inverse_nearest(labels, *run.plan);
   labels = orient_from_ras(labels, run.orientation).contiguous().to(at::kCPU);
   result.labels = labels;
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  result.times.back_to_input = seconds_since(back_started);
+  result.seconds = seconds_since(started);
   return result;
 }
 

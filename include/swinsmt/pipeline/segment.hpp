@@ -54,6 +54,21 @@ struct SegmentOptions {
   std::string temp_dir;
 };
 
+/// Where segment()'s wall time went, in seconds. They add up to Segmentation::seconds up to the
+/// checks and bookkeeping between the steps.
+struct SegmentTimes {
+  double preprocessing = 0;  ///< orientation, resampling, HU window (and the body box with crop_body)
+  /// Inside the network's forward calls, including the copy of each window's logits to float32 (on
+  /// CUDA: until that copy, so queued kernels are waited for there).
+  double network = 0;
+  /// The rest of the sliding windows: cutting out windows, weighting and adding their logits,
+  /// the scratch file, and dividing and argmaxing each finished cell.
+  double aggregation = 0;
+  /// With crop_body the region pasted into the grid; nearest-neighbour resampling to the input grid
+  /// and its orientation.
+  double back_to_input = 0;
+};
+
 /// A label map and what was done to get it.
 struct Segmentation {
   /// (i, j, k) uint8 on the CPU, in the input grid: 0 background, 1..out_channels-1 structures.
@@ -64,6 +79,7 @@ struct Segmentation {
   /// With SegmentOptions::crop_body: the model-grid region the windows covered ([begin, end) per axis).
   std::array<std::array<int64_t, 2>, 3> region{};
   double seconds = 0;  ///< wall time of segment()
+  SegmentTimes times;
 };
 
 /// The network's class probabilities over the whole model grid, for library users who want more than
@@ -118,7 +134,8 @@ class Segmenter {
   ModelGridRun prepare(const io::Volume& ct, io::Volume* release) const;
   Segmentation run_segment(const io::Volume& ct, io::Volume* release, const ProgressCallback& progress) const;
   /// The network as a sliding-window predictor: float32 logits whatever the model's dtype.
-  Predictor predictor() const;
+  /// The network as a sliding-window predictor; with `network_seconds`, the time inside it is added there.
+  Predictor predictor(double* network_seconds = nullptr) const;
 
   LoadedModel model_;
   SegmentOptions options_;
