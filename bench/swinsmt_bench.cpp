@@ -3,7 +3,8 @@
 // measures one configuration so that the peak RSS belongs to it alone; bench/run_benchmarks.sh runs
 // the grid side by side and writes the table.
 //
-//   swinsmt_bench model --size 128 --kernel chunked [--repeat 2] [--save out.bin | --compare ref.bin]
+//   swinsmt_bench model --size 128 --kernel chunked [--products bfloat16] [--repeat 2] [--save out.bin | --compare
+//   ref.bin]
 //                       [--profile trace.json]
 //   swinsmt_bench moe --tokens 32768 --dim 96 --experts 4 --kernel reference [--chunk 1024 --tile 0]
 //   common: --threads N, --allocator pool|default (the CLI's CPU buffer pool, or LibTorch's own)
@@ -97,6 +98,11 @@ int run_model(int argc, char** argv) {
   swinsmt::SwinSMT model(options);
   model->eval();
   model->set_moe_kernel(parse_kernel(kernel_name));
+  // --products bfloat16: the Soft MoE products with bfloat16 operands (what --dtype bfloat16 runs on the CPU).
+  const auto products = arg(argc, argv, "--products", "float32");
+  if (products != "float32" && products != "bfloat16")
+    throw swinsmt::Error("--products must be float32 or bfloat16, got " + products);
+  model->set_bf16_products(products == "bfloat16");
   c10::InferenceMode guard;
   const auto input = at::rand({1, 1, size, size, size});
   at::Tensor logits;
@@ -137,11 +143,12 @@ int run_model(int argc, char** argv) {
     out.write(static_cast<const char*>(logits.data_ptr()), static_cast<std::streamsize>(logits.nbytes()));
   }
   std::printf(
-      "{\"bench\":\"model\",\"size\":%lld,\"kernel\":\"%s\",\"threads\":%d,\"repeat\":%d,\"first_seconds\":%.2f,"
+      "{\"bench\":\"model\",\"size\":%lld,\"kernel\":\"%s\",\"products\":\"%s\",\"threads\":%d,\"repeat\":%d,\"first_"
+      "seconds\":%.2f,"
       "\"seconds\":%.2f,\"window_seconds\":[%s],\"peak_rss_mb\":%.0f,\"page_"
       "faults\":%ld,\"pool_fresh_mb\":%.0f,\"max_abs_diff_vs_reference\":%.3g}\n",
-      static_cast<long long>(size), kernel_name.c_str(), at::get_num_threads(), repeat, runs.first, runs.later_median,
-      runs.all.c_str(), rss, faults, static_cast<double>(fresh_bytes) / (1 << 20), max_err);
+      static_cast<long long>(size), kernel_name.c_str(), products.c_str(), at::get_num_threads(), repeat, runs.first,
+      runs.later_median, runs.all.c_str(), rss, faults, static_cast<double>(fresh_bytes) / (1 << 20), max_err);
   return 0;
 }
 
@@ -152,9 +159,15 @@ int run_moe(int argc, char** argv) {
   const auto kernel_name = arg(argc, argv, "--kernel", "chunked");
   const int64_t chunk = std::stoll(arg(argc, argv, "--chunk", "1024"));
   const int64_t tile = std::stoll(arg(argc, argv, "--tile", "0"));
+  const auto products = arg(argc, argv, "--products", "float32");
+  if (products != "float32" && products != "bfloat16")
+    throw swinsmt::Error("--products must be float32 or bfloat16, got " + products);
   at::manual_seed(0);
-  swinsmt::SoftMoE moe(
-      swinsmt::SoftMoEOptions(dim, experts).kernel(parse_kernel(kernel_name)).chunk_size(chunk).tile_size(tile));
+  swinsmt::SoftMoE moe(swinsmt::SoftMoEOptions(dim, experts)
+                           .kernel(parse_kernel(kernel_name))
+                           .chunk_size(chunk)
+                           .tile_size(tile)
+                           .bf16_products(products == "bfloat16"));
   c10::InferenceMode guard;
   const auto x = at::randn({1, tokens, dim});
   at::Tensor y;
@@ -172,10 +185,12 @@ int run_moe(int argc, char** argv) {
   }
   const RunTimes runs = times.empty() ? RunTimes{} : summarise(times);
   std::printf(
-      "{\"bench\":\"moe\",\"tokens\":%lld,\"dim\":%lld,\"experts\":%lld,\"kernel\":\"%s\",\"threads\":%d,\"status\":\"%"
+      "{\"bench\":\"moe\",\"tokens\":%lld,\"dim\":%lld,\"experts\":%lld,\"kernel\":\"%s\",\"products\":\"%s\","
+      "\"threads\":%d,\"status\":\"%"
       "s\",\"repeat\":%d,\"first_seconds\":%.2f,\"seconds\":%.2f,\"run_seconds\":[%s],\"peak_rss_mb\":%.0f}\n",
       static_cast<long long>(tokens), static_cast<long long>(dim), static_cast<long long>(experts), kernel_name.c_str(),
-      at::get_num_threads(), status.c_str(), repeat, runs.first, runs.later_median, runs.all.c_str(), peak_rss_mb());
+      products.c_str(), at::get_num_threads(), status.c_str(), repeat, runs.first, runs.later_median, runs.all.c_str(),
+      peak_rss_mb());
   return status == "ok" ? 0 : 1;
 }
 

@@ -1,5 +1,6 @@
 #include <swinsmt/checkpoint/load.hpp>
 #include <swinsmt/error.hpp>
+#include <swinsmt/kernels/runtime_info.hpp>
 
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
@@ -13,7 +14,20 @@ LoadedModel load(const std::string& path, const LoadOptions& options) {
   SwinSMT model(config);
   auto report = load_state_dict(*model, ckpt.state, options.strict, path);
   ckpt.state.clear();
-  move_module(*model, options.device, options.dtype);
+  if (options.device.is_cpu() && options.dtype == c10::kBFloat16) {
+    // LibTorch 1.13 has no bfloat16 3-D convolutions worth running on the CPU (transposed ones
+    // fail): there bfloat16 means float32 parameters with the Soft MoE products in bfloat16.
+    if (!cpu_bf16_products_available())
+      throw Error(
+          "bfloat16 on the CPU needs a CPU with AVX512-BF16 and swinsmt built with oneDNN (libdnnl-dev); "
+          "this one has " +
+          std::string(runtime_info().moe_matmul == "oneDNN" ? "oneDNN but no AVX512-BF16" : "no oneDNN") +
+          ": use --dtype float32 (swinsmt doctor shows what is available)");
+    move_module(*model, options.device, c10::kFloat);
+    model->set_bf16_products(true);
+  } else {
+    move_module(*model, options.device, options.dtype);
+  }
   // The 3-D convolutions always see the same few shapes (one window size): let cuDNN pick the
   // fastest algorithm once per shape.
   if (options.device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);

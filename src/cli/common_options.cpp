@@ -34,7 +34,10 @@ void add_configuration_options(CLI::App& command, ModelArgs& args) {
 
 void add_device_options(CLI::App& command, ModelArgs& args) {
   command.add_option("--device", args.device, "cpu, cuda or cuda:N")->capture_default_str();
-  command.add_option("--dtype", args.dtype, "Network precision: float32, float16 or bfloat16")
+  command
+      .add_option("--dtype", args.dtype,
+                  "Network precision: float32, float16 or bfloat16 (on the CPU: float32 with the Soft MoE products in "
+                  "bfloat16, where the CPU has AVX512-BF16)")
       ->check(CLI::IsMember({"float32", "float16", "bfloat16"}))
       ->capture_default_str();
 }

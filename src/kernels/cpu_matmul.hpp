@@ -9,10 +9,16 @@
 
 namespace swinsmt::detail {
 
-/// out = a . b + beta * out for 2-D float32 CPU tensors; `a` and `b` may be transposed views of
-/// row-major matrices (no copy is made for them), `out` must be row-major (unit column stride, any
-/// row stride: a column range of a wider buffer is fine).
+/// out = a . b + beta * out for 2-D CPU tensors: `out` float32, `a` and `b` both float32 or both
+/// bfloat16 (then the products are of the bfloat16 values, accumulated in float32: oneDNN's
+/// gemm_bf16bf16f32). `a` and `b` may be transposed views of row-major matrices (no copy is made
+/// for them), `out` must be row-major (unit column stride, any row stride: a column range of a
+/// wider buffer is fine).
 void matmul_into(at::Tensor& out, const at::Tensor& a, const at::Tensor& b, float beta = 0.0f);
+
+/// True when bfloat16 products run at full speed here: oneDNN is built in and the CPU has
+/// AVX512-BF16 (elsewhere oneDNN would emulate them, slower than float32).
+bool has_bf16_products();
 
 /// "oneDNN" or "ATen (BLAS)": which one matmul_into uses (for doctor and the benchmarks).
 const char* matmul_backend();

@@ -82,6 +82,7 @@ RuntimeInfo runtime_info() {
   info.convolutions = detail::has_onednn_sgemm() ? "Winograd F(2,3) on oneDNN sgemm (maps >= 16^3), else LibTorch"
                                                  : "LibTorch (direct)";
   info.cpu_buffer_pool = cpu_buffer_pool_in_use();
+  info.bf16_products = cpu_bf16_products_available();
   if (info.reference_blas)
     info.warnings.push_back("the reference BLAS is in use (" + info.blas_library +
                             "): matrix products run ~5x slower; install libopenblas0-pthread");
@@ -106,6 +107,8 @@ RuntimeInfo runtime_info() {
   return info;
 }
 
+bool cpu_bf16_products_available() { return detail::has_bf16_products(); }
+
 std::string describe(const RuntimeInfo& info) {
   std::ostringstream out;
   out << "swinsmt " << info.swinsmt_version << "\n"
@@ -119,6 +122,9 @@ std::string describe(const RuntimeInfo& info) {
       << "Soft MoE products (CPU) " << info.moe_matmul << "\n"
       << "fused CPU kernels " << info.kernel_threads << " threads\n"
       << "3x3x3 convolutions (CPU) " << info.convolutions << "\n"
+      << "bfloat16 Soft MoE products (CPU, --dtype bfloat16) "
+      << (info.bf16_products ? "available (oneDNN, AVX512-BF16)" : "not available (needs oneDNN and AVX512-BF16)")
+      << "\n"
       << "CPU allocator " << (info.cpu_buffer_pool ? "swinsmt buffer pool" : "LibTorch default") << "\n"
       << "CUDA devices " << info.cuda_devices << "\n";
   for (const auto& w : info.warnings) out << "warning: " << w << "\n";

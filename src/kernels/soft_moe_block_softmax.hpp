@@ -8,6 +8,8 @@
 // exp, sum for each, plus the normalisation); here it is one pass for both maxima and one that
 // writes both exponentials and their sums.
 
+#include <c10/util/BFloat16.h>
+
 #include <cstdint>
 
 namespace swinsmt::detail {
@@ -30,6 +32,13 @@ struct OnlineSoftmaxStats {
 /// uniform, as in the official masked_fill + softmax; exp underflows to exactly 0 below ln(FLT_MIN).
 void tile_softmax(float* logits, int64_t ld_logits, float* combine, int64_t ld_combine, int64_t c, int64_t w,
                   OnlineSoftmaxStats columns, OnlineSoftmaxStats rows);
+
+/// tile_softmax for bfloat16 products: the same statistics (from the float32 exponentials), but the
+/// exponentials are written rounded to bfloat16 (nearest even) into `dispatch` (c x w, row stride
+/// ld_dispatch; the dispatch weights) and `combine`; `logits` is left as it is.
+void tile_softmax_bf16(const float* logits, int64_t ld_logits, c10::BFloat16* dispatch, int64_t ld_dispatch,
+                       c10::BFloat16* combine, int64_t ld_combine, int64_t c, int64_t w, OnlineSoftmaxStats columns,
+                       OnlineSoftmaxStats rows);
 
 /// exp with at most 2 ulp error for x >= ln(FLT_MIN); 0 below it (no denormals), saturating at
 /// exp(88). Exposed for tests.

@@ -108,7 +108,7 @@ void SoftMoEImpl::pretty_print(std::ostream& stream) const {
   static constexpr const char* kKernels[] = {"reference", "chunked", "chunked_aten"};
   stream << "swinsmt::SoftMoE(dim=" << options.dim() << ", num_experts=" << options.num_experts()
          << ", expert_mult=" << options.expert_mult() << ", kernel=" << kKernels[static_cast<int>(options.kernel())]
-         << ")";
+         << (options.bf16_products() ? ", bf16_products=true" : "") << ")";
 }
 
 torch::Tensor SoftMoEImpl::forward(const torch::Tensor& x_in, const std::optional<torch::Tensor>& mask_in) {
@@ -243,15 +243,26 @@ at::Tensor SoftMoEImpl::fused_cpu_forward(const at::Tensor& x, const at::Tensor&
       std::min(n, options.tile_size() > 0 ? options.tile_size() : std::max<int64_t>(256, (int64_t{4} << 20) / chunk));
   const auto fp32 = x.options();
   const double infinity = std::numeric_limits<double>::infinity();
+  // With bf16_products the three products take bfloat16 operands (float32 accumulation): the
+  // tokens and slot embeddings are rounded once per item, the exponentials as the softmax pass
+  // writes them; logits, statistics, accumulators and the experts stay float32.
+  const bool bf16 = options.bf16_products();
+  const auto bf16_options = x.options().dtype(at::kBFloat16);
   auto tile_logits = at::empty({chunk, tile}, fp32);
-  auto combine = at::empty({chunk, n}, fp32);
+  auto combine = at::empty({chunk, n}, bf16 ? bf16_options : fp32);
+  auto tile_dispatch = bf16 ? at::empty({chunk, tile}, bf16_options) : tile_logits;
   auto slot_acc = at::empty({chunk, d}, fp32);
   auto row_max = at::empty({chunk}, fp32), row_sum = at::empty({chunk}, fp32), row_rescale = at::empty({chunk}, fp32);
   std::vector<at::Tensor> outputs;
   for (int64_t item = 0; item < b; ++item) {
-    const auto tokens = x[item].contiguous();            // (n, d)
-    const auto tokens_t = tokens.t().contiguous();       // (d, n)
-    const auto embeds = slot_embeds[item].contiguous();  // (e*s, d)
+    auto tokens = x[item].contiguous();            // (n, d)
+    auto tokens_t = tokens.t().contiguous();       // (d, n)
+    auto embeds = slot_embeds[item].contiguous();  // (e*s, d)
+    if (bf16) {
+      tokens = tokens.to(at::kBFloat16);
+      tokens_t = tokens_t.to(at::kBFloat16);
+      embeds = embeds.to(at::kBFloat16);
+    }
     auto acc_t = at::zeros({d, n}, fp32);
     auto col_max = at::full({n}, -infinity, fp32), col_sum = at::zeros({n}, fp32), col_rescale = at::empty({n}, fp32);
     for (int64_t expert = 0; expert < e; ++expert) {
@@ -273,15 +284,19 @@ at::Tensor SoftMoEImpl::fused_cpu_forward(const at::Tensor& x, const at::Tensor&
                                                    col_rescale.data_ptr<float>() + t0};
           const detail::OnlineSoftmaxStats rows{row_max.data_ptr<float>(), row_sum.data_ptr<float>(),
                                                 row_rescale.data_ptr<float>()};
-          detail::tile_softmax(logits.data_ptr<float>(), tile, block_combine.data_ptr<float>() + t0, n, c, w, columns,
-                               rows);
+          if (bf16)
+            detail::tile_softmax_bf16(logits.data_ptr<float>(), tile, tile_dispatch.data_ptr<c10::BFloat16>(), tile,
+                                      block_combine.data_ptr<c10::BFloat16>() + t0, n, c, w, columns, rows);
+          else
+            detail::tile_softmax(logits.data_ptr<float>(), tile, block_combine.data_ptr<float>() + t0, n, c, w, columns,
+                                 rows);
           if (t0 > 0) acc.mul_(row_rescale.narrow(0, 0, c).unsqueeze(1));
-          detail::matmul_into(acc, logits, tokens.narrow(0, t0, w), 1.0f);
+          detail::matmul_into(acc, tile_dispatch.narrow(0, 0, c).narrow(1, 0, w), tokens.narrow(0, t0, w), 1.0f);
         }
         acc.div_(row_sum.narrow(0, 0, c).unsqueeze(1));
         const auto y = run_expert(expert, acc);  // (c, d)
         acc_t.mul_(col_rescale);
-        detail::matmul_into(acc_t, y.t(), block_combine, 1.0f);
+        detail::matmul_into(acc_t, bf16 ? y.t().to(at::kBFloat16) : y.t(), block_combine, 1.0f);
       }
     }
     outputs.push_back(acc_t.div_(col_sum).t().narrow(0, 0, seq_len));

@@ -45,6 +45,12 @@ void SwinSMTImpl::set_moe_kernel(MoeKernel kernel) {
   }
 }
 
+void SwinSMTImpl::set_bf16_products(bool enabled) {
+  for (auto& module : modules(/*include_self=*/false)) {
+    if (auto* moe = module->as<SoftMoE>()) moe->options.bf16_products(enabled);
+  }
+}
+
 ForwardResult SwinSMTImpl::run(const torch::Tensor& x, bool keep_hidden) {
   validate_input_shape(options, x.sizes().vec());
   if (is_training()) {

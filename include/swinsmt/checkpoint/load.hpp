@@ -15,7 +15,10 @@ struct LoadOptions {
   ConfigOverrides config;  ///< merging version, normalize, and checks
   bool strict = true;      ///< every model key must be present with its shape
   c10::Device device = c10::Device(c10::kCPU);
-  c10::ScalarType dtype = c10::kFloat;  ///< parameter dtype (float32, float16, bfloat16)
+  /// Parameter dtype (float32, float16, bfloat16). bfloat16 on the CPU keeps float32 parameters and
+  /// runs the Soft MoE products in bfloat16 (SwinSMT::set_bf16_products); it needs
+  /// cpu_bf16_products_available() and throws swinsmt::Error otherwise.
+  c10::ScalarType dtype = c10::kFloat;
 };
 
 struct LoadedModel {

@@ -23,6 +23,7 @@ struct RuntimeInfo {
   int kernel_threads = 0;               ///< threads the fused CPU kernels use (1 if built without OpenMP)
   std::string convolutions;             ///< how 3x3x3 convolutions of large maps run on CPU
   bool cpu_buffer_pool = false;         ///< swinsmt/kernels/cpu_buffer_pool.hpp installed as LibTorch's CPU allocator
+  bool bf16_products = false;           ///< cpu_bf16_products_available()
   std::vector<std::string> warnings;
 };
 
@@ -36,5 +37,9 @@ std::string describe(const RuntimeInfo& info);
 /// allow), capped by its control group's CPU quota rounded up (a container's `--cpus`, a Kubernetes
 /// CPU limit), at least 1. The swinsmt CLI uses that many threads unless told otherwise.
 int available_cpus();
+
+/// True when the Soft MoE products can run in bfloat16 on this CPU at full speed (`--dtype bfloat16`
+/// on the CPU): swinsmt was built with oneDNN and the CPU has AVX512-BF16.
+bool cpu_bf16_products_available();
 
 }  // namespace swinsmt

@@ -101,6 +101,11 @@ struct SoftMoEOptions {
   /// Tokens per logits tile of the fused CPU kernel (MoeKernel::chunked on CPU, float32); 0 picks
   /// tiles of about 16 MB, which stay in the last-level cache.
   TORCH_ARG(int64_t, tile_size) = 0;
+  /// The fused CPU kernel's three products (logits, dispatch, combine) with bfloat16 operands and
+  /// float32 accumulation (oneDNN); fast only where the CPU has AVX512-BF16
+  /// (cpu_bf16_products_available() in swinsmt/kernels/runtime_info.hpp). Everything else stays
+  /// float32. Other kernels and devices ignore it.
+  TORCH_ARG(bool, bf16_products) = false;
 };
 
 class SoftMoEImpl : public torch::nn::Cloneable<SoftMoEImpl> {

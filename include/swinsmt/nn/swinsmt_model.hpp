@@ -41,6 +41,9 @@ class SwinSMTImpl : public torch::nn::Cloneable<SwinSMTImpl> {
 
   /// Selects the Soft MoE kernel of every MoE layer (the default is MoeKernel::chunked).
   void set_moe_kernel(MoeKernel kernel);
+  /// Sets SoftMoEOptions::bf16_products of every MoE layer: on CPU, the Soft MoE products with
+  /// bfloat16 operands and float32 accumulation (what load() does for dtype bfloat16 on the CPU).
+  void set_bf16_products(bool enabled);
 
   SwinSMTOptions options;
   SwinTransformer swinViT{nullptr};
