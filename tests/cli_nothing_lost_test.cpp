@@ -69,15 +69,18 @@ TEST(CliNothingLost, OverwriteInAFolderReplacesOnlyWhatSwinsmtWrites) {
   EXPECT_EQ(file_text(ct), before);
   EXPECT_EQ(file_text(dir / "notes.txt"), "mine");
   EXPECT_EQ(file_text(dir / "mine/more.txt"), "also mine");
-  EXPECT_EQ(test::list_files(dir.path()), (std::vector<std::string>{"ct.nii.gz", "liver.nii.gz", "mine/more.txt",
-                                                                    "notes.txt", "spleen.nii.gz", "statistics.json"}));
+  EXPECT_EQ(test::list_files(dir.path()),
+            (std::vector<std::string>{"ct.nii.gz", "liver.nii.gz", "mine/more.txt", "notes.txt", "spleen.nii.gz",
+                                      "statistics.json", "swinsmt.json"}));
   EXPECT_EQ(io::read_nifti(dir / "liver.nii.gz").data.scalar_type(), at::kByte);  // replaced: a real mask now
   EXPECT_FALSE(has_leftovers(dir.path()));
 
   // Without --overwrite the existing folder is refused before any inference.
   const auto again = test::run_swinsmt(fast(ct, dir.path()) + " --masks");
   EXPECT_EQ(again.code, 1);
-  EXPECT_NE(again.output.find("already exists; pass --overwrite"), std::string::npos) << again.output;
+  EXPECT_NE(again.output.find("were made by another run (another checkpoint or other settings); pass --overwrite"),
+            std::string::npos)
+      << again.output;
 }
 
 TEST(CliNothingLost, AnOutputIsNeverAnInput) {
@@ -108,7 +111,7 @@ TEST(CliNothingLost, FoldersAppearOnlyForOutputs) {
   const auto run =
       test::run_swinsmt(fast(test::data_path("example_ct_sm.nii.gz"), dir / "newdir/") + " --masks --roi-subset liver");
   ASSERT_EQ(run.code, 0) << run.output;
-  EXPECT_EQ(test::list_files(dir.path()), std::vector<std::string>{"newdir/liver.nii.gz"});
+  EXPECT_EQ(test::list_files(dir.path()), (std::vector<std::string>{"newdir/liver.nii.gz", "newdir/swinsmt.json"}));
   // A failing case creates no folder.
   const auto failing = test::run_swinsmt(fast(test::data_path("bad/image_2d.nii.gz"), dir / "deep/er/out.nii.gz"));
   EXPECT_EQ(failing.code, 1) << failing.output;
@@ -126,7 +129,9 @@ TEST(CliNothingLost, OneBadCaseDoesNotStopTheOthers) {
   EXPECT_NE(run.output.find("swinsmt: error: " + (dir / "in/b.nii.gz")), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("segmented 2 of 3 volumes"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("1 of 3 failed: " + (dir / "in/b.nii.gz")), std::string::npos) << run.output;
-  EXPECT_EQ(test::list_files(dir / "out"), (std::vector<std::string>{"a/liver.nii.gz", "c/liver.nii.gz"}));
+  EXPECT_EQ(test::list_files(dir / "out"),
+            (std::vector<std::string>{"a/liver.nii.gz", "a/swinsmt.json", "c/liver.nii.gz", "c/swinsmt.json",
+                                      "swinsmt_report.jsonl"}));
   EXPECT_FALSE(has_leftovers(dir.path()));
 }
 
@@ -149,8 +154,9 @@ TEST(CliNothingLost, InterruptedRunLeavesNothingPartial) {
   EXPECT_FALSE(has_leftovers(dir / "out")) << run.output;
   // Every folder that is there is complete.
   for (const auto& entry : fs::directory_iterator(dir / "out")) {
+    if (!entry.is_directory()) continue;  // the run report
     const auto files = test::list_files(entry.path().string());
-    EXPECT_EQ(files, (std::vector<std::string>{"liver.nii.gz", "spleen.nii.gz"})) << entry.path();
+    EXPECT_EQ(files, (std::vector<std::string>{"liver.nii.gz", "spleen.nii.gz", "swinsmt.json"})) << entry.path();
   }
 }
 

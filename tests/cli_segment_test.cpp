@@ -44,7 +44,7 @@ TEST(CliSegment, MultilabelMasksSubsetStatisticsPreview) {
   ASSERT_EQ(run.code, 0) << run.output;
   EXPECT_NE(run.output.find("peak memory"), std::string::npos) << run.output;
   EXPECT_EQ(test::list_files(dir / "ml"),
-            (std::vector<std::string>{"labels.nii.gz", "preview.png", "statistics.json"}));
+            (std::vector<std::string>{"labels.nii.gz", "labels.swinsmt.json", "preview.png", "statistics.json"}));
   const auto ct = io::read_nifti(ct_path);
   const auto ml = io::read_nifti(dir / "ml/labels.nii.gz");
   EXPECT_EQ(ml.data.scalar_type(), at::kByte);
@@ -62,7 +62,7 @@ TEST(CliSegment, MultilabelMasksSubsetStatisticsPreview) {
   }
   run = test::run_swinsmt(fast(ct_path, dir / "masks") + " --masks --statistics --preview --roi-subset" + subset);
   ASSERT_EQ(run.code, 0) << run.output;
-  std::vector<std::string> expected_files{"preview.png", "statistics.json"};
+  std::vector<std::string> expected_files{"preview.png", "statistics.json", "swinsmt.json"};
   for (const auto& n : names) expected_files.push_back(n + ".nii.gz");
   std::sort(expected_files.begin(), expected_files.end());
   EXPECT_EQ(test::list_files(dir / "masks"), expected_files);
@@ -156,8 +156,9 @@ TEST(CliSegment, FolderOfInputsWritesOneLabelMapEach) {
   const auto run = test::run_swinsmt(fast(dir / "in", dir / "out") + " --statistics");
   ASSERT_EQ(run.code, 0) << run.output;
   EXPECT_NE(run.output.find("segmented 2 volumes"), std::string::npos) << run.output;
-  EXPECT_EQ(test::list_files(dir / "out"), (std::vector<std::string>{"first.nii.gz", "first_statistics.json",
-                                                                     "second.nii.gz", "second_statistics.json"}));
+  EXPECT_EQ(test::list_files(dir / "out"),
+            (std::vector<std::string>{"first.nii.gz", "first.swinsmt.json", "first_statistics.json", "second.nii.gz",
+                                      "second.swinsmt.json", "second_statistics.json", "swinsmt_report.jsonl"}));
   EXPECT_TRUE(at::equal(io::read_nifti(dir / "out/first.nii.gz").data, io::read_nifti(dir / "out/second.nii.gz").data));
 }
 

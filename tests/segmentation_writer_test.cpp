@@ -112,7 +112,7 @@ TEST(SegmentationWriter, MasksFolderAppearsComplete) {
   const SegmentationWriter writer(dir / "masks", find_ct_inputs({c.path}), options);
   writer.write(0, c.ct, c.labels, 117);
   EXPECT_EQ(test::list_files(dir / "masks"),
-            (std::vector<std::string>{"kidney_left.nii.gz", "kidney_right.nii.gz", "statistics.json"}));
+            (std::vector<std::string>{"kidney_left.nii.gz", "kidney_right.nii.gz", "statistics.json", "swinsmt.json"}));
   EXPECT_TRUE(at::equal(io::read_nifti(dir / "masks/kidney_right.nii.gz").data, c.labels.eq(2).to(at::kByte)));
   for (const auto& entry : fs::directory_iterator(dir.path()))
     EXPECT_EQ(entry.path().filename().string().find(".partial"), std::string::npos) << entry.path();

@@ -2,7 +2,10 @@
 // with optional per-structure masks, statistics and a PNG preview. Weights are loaded once.
 
 #include "commands.hpp"
+#include "common/sha256.hpp"
+#include "common/strings.hpp"
 #include "progress.hpp"
+#include "run_report.hpp"
 
 #include <swinsmt/checkpoint/load.hpp>
 #include <swinsmt/error.hpp>
@@ -10,14 +13,20 @@
 #include <swinsmt/pipeline/preprocess.hpp>
 #include <swinsmt/pipeline/segment.hpp>
 #include <swinsmt/pipeline/segmentation_writer.hpp>
+#include <swinsmt/pipeline/shard.hpp>
+#include <swinsmt/version.hpp>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
+#include <unistd.h>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cstdlib>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <optional>
@@ -28,7 +37,8 @@ namespace {
 
 struct SegmentArgs {
   std::vector<std::string> inputs;
-  std::string output, weights, blend = "gaussian", crop = "none", temp_dir;
+  std::string output, weights, blend = "gaussian", crop = "none", temp_dir, shard, report;
+  std::optional<int64_t> shard_count;
   std::vector<std::string> spacing{"1.5"};
   std::optional<double> nan_as;
   ModelArgs model;
@@ -127,14 +137,72 @@ void run_segment(const SegmentArgs& args) {
   // Fail fast on everything that does not need the weights: options, names, inputs, outputs.
   options = validated(options);
   const std::vector<int> subset = label_ids(args.roi_subset);
-  const auto cases = find_ct_inputs(args.inputs);
+  std::vector<CtInput> cases = find_ct_inputs(args.inputs);
+  // A shard of the batch: from --shard, else from a Slurm job array or a Kubernetes Indexed Job.
+  if (!args.shard.empty() && args.shard_count)
+    throw Error("--shard I/N names the number of shards itself; --shard-count is for JOB_COMPLETION_INDEX");
+  const std::optional<Shard> shard =
+      !args.shard.empty()
+          ? std::optional<Shard>(parse_shard(args.shard))
+          : shard_from_environment(args.shard_count, [](const char* name) { return std::getenv(name); });
+  std::optional<std::vector<size_t>> selected;
+  if (shard) {
+    // Every shard must see the same order: the cases sorted by path.
+    std::stable_sort(cases.begin(), cases.end(), [](const CtInput& a, const CtInput& b) { return a.path < b.path; });
+    selected = shard_cases(cases.size(), *shard);
+    std::cerr << "swinsmt: shard " << shard->index << "/" << shard->count
+              << (shard->source == "--shard" ? "" : " (from " + shard->source + ")") << ": " << selected->size()
+              << " of " << cases.size() << " volumes\n";
+  }
+  // What decides the labels besides the input: recorded with every finished case, so a rerun skips
+  // only what this checkpoint and these settings made.
+  const std::string checkpoint_sha256 = sha256_of_file(args.weights);
+  std::ostringstream run_key;
+  run_key << "checkpoint sha256 " << checkpoint_sha256 << "; roi " << detail::join(options.roi_size, " ")
+          << "; overlap " << options.overlap << "; blend " << args.blend << "; spacing "
+          << detail::join(args.spacing, " ") << "; hu " << options.hu_min << " " << options.hu_max << "; crop "
+          << args.crop << "; nan-as " << (args.nan_as ? std::to_string(*args.nan_as) : "none") << "; dtype "
+          << args.model.dtype << "; merging " << args.model.merging << (args.model.no_normalize ? "; no-normalize" : "")
+          << "; " << (args.masks ? "masks" : "label map") << "; subset " << detail::join(subset, ",") << "; statistics "
+          << args.statistics << "; preview " << args.preview;
   WriterOptions writer_options;
   writer_options.form = args.masks ? LabelOutput::masks : LabelOutput::label_map;
   writer_options.statistics = args.statistics;
   writer_options.preview = args.preview;
   writer_options.overwrite = args.overwrite;
   writer_options.keep = subset;
+  writer_options.cases = selected;
+  writer_options.run_key = run_key.str();
   const SegmentationWriter writer(args.output, cases, writer_options);
+  std::vector<size_t> todo, skipped;
+  for (size_t n : writer.cases()) (writer.finished(n) ? skipped : todo).push_back(n);
+  // A batch reports into its output folder unless told otherwise; one volume only when asked.
+  std::string report_path = args.report;
+  if (report_path.empty() && cases.size() > 1)
+    report_path = (std::filesystem::path(args.output).lexically_normal() / "swinsmt_report.jsonl").string();
+  std::optional<RunReport> report;
+  if (!report_path.empty()) report.emplace(report_path);
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  const auto report_line = [&](size_t n, const std::string& status) {
+    const OutputPaths& p = writer.paths(n);
+    nlohmann::json outputs = nlohmann::json::array({p.labels});
+    for (const auto* file : {&p.statistics, &p.preview, &p.record})
+      if (!file->empty()) outputs.push_back(*file);
+    return nlohmann::json{
+        {"input", cases[n].path},
+        {"outputs", outputs},
+        {"status", status},
+        {"swinsmt", SWINSMT_VERSION},
+        {"checkpoint", args.weights},
+        {"checkpoint_sha256", checkpoint_sha256},
+        {"shard", shard ? std::to_string(shard->index) + "/" + std::to_string(shard->count) : std::string("0/1")},
+        {"host", host}};
+  };
+  for (size_t n : skipped) {
+    if (!args.quiet) std::cerr << "swinsmt: " << cases[n].path << ": finished by an earlier run, skipped\n";
+    if (report) report->add(report_line(n, "skipped"));
+  }
   const int threads = set_threads(args.threads);
 
   auto loaded = load(args.weights, args.model.load_options());
@@ -145,7 +213,7 @@ void run_segment(const SegmentArgs& args) {
                   std::to_string(out_channels - 1) + " structures of " + args.weights);
   Segmenter segmenter(std::move(loaded), options);
   if (!args.quiet)
-    std::cerr << "swinsmt: " << cases.size() << (cases.size() == 1 ? " volume" : " volumes") << ", " << threads
+    std::cerr << "swinsmt: " << todo.size() << (todo.size() == 1 ? " volume" : " volumes") << ", " << threads
               << (threads == 1 ? " thread\n" : " threads\n");
 
   const StopSignals stop_signals;
@@ -153,9 +221,11 @@ void run_segment(const SegmentArgs& args) {
   size_t done = 0;
   ProgressBar bar(!args.quiet);
   try {
-    for (size_t n = 0; n < cases.size(); ++n) {
+    for (size_t k = 0; k < todo.size(); ++k) {
       throw_if_interrupted();
+      const size_t n = todo[k];
       const CtInput& c = cases[n];
+      const auto case_started = std::chrono::steady_clock::now();
       // One bad case never stops the others: it is reported, the run goes on, the exit status says so.
       try {
         const auto read_started = std::chrono::steady_clock::now();
@@ -168,8 +238,8 @@ void run_segment(const SegmentArgs& args) {
             std::cerr << "swinsmt: " << c.path << ": " << replaced << " NaN or infinite voxels set to " << *args.nan_as
                       << " HU (--nan-as)\n";
         }
-        bar.start(cases.size() > 1 ? c.name + " (" + std::to_string(n + 1) + "/" + std::to_string(cases.size()) + ")"
-                                   : c.name);
+        bar.start(todo.size() > 1 ? c.name + " (" + std::to_string(k + 1) + "/" + std::to_string(todo.size()) + ")"
+                                  : c.name);
         const std::vector<int64_t> ct_shape = ct.data.sizes().vec();
         const auto on_window = [&](int64_t windows_done, int64_t total) {
           throw_if_interrupted();
@@ -185,6 +255,11 @@ void run_segment(const SegmentArgs& args) {
         writer.write(n, ct, result.labels, out_channels - 1);
         const double write_seconds = seconds_since(write_started);
         ++done;
+        auto line = report_line(n, "done");
+        line["windows"] = result.windows;
+        line["seconds"] = std::round(seconds_since(case_started) * 10) / 10;
+        line["peak_rss_mb"] = peak_rss_bytes() >> 20;
+        if (report) report->add(line);
         if (!args.quiet) {
           const auto& g = result.model_grid;
           std::cerr << "swinsmt: " << c.path << " (" << result.input_axis_codes << ", " << ct_shape[0] << " x "
@@ -201,26 +276,34 @@ void run_segment(const SegmentArgs& args) {
         bar.finish();
         failed.push_back(c.path);
         // swinsmt::Error names the file itself; LibTorch's and the standard library's do not.
-        std::cerr << "swinsmt: error: " << (dynamic_cast<const Error*>(&e) ? "" : c.path + ": ")
-                  << current_error_message() << "\n";
+        const std::string message = (dynamic_cast<const Error*>(&e) ? "" : c.path + ": ") + current_error_message();
+        std::cerr << "swinsmt: error: " << message << "\n";
+        auto line = report_line(n, "failed");
+        line["error"] = message;
+        line["seconds"] = std::round(seconds_since(case_started) * 10) / 10;
+        line["peak_rss_mb"] = peak_rss_bytes() >> 20;
+        if (report) report->add(line);
       }
     }
   } catch (const Interrupted& interrupted) {
     bar.finish();
     std::cerr << "swinsmt: interrupted by " << (interrupted.signal == SIGINT ? "SIGINT" : "SIGTERM") << " after "
-              << done << " of " << cases.size() << (cases.size() == 1 ? " volume" : " volumes")
-              << "; finished outputs are complete, nothing partial was left\n";
+              << done << " of " << todo.size() << (todo.size() == 1 ? " volume" : " volumes")
+              << "; finished outputs are complete, nothing partial was left; run the same command again to do the "
+                 "rest\n";
     exit_status() = kExitInterrupted + interrupted.signal;
     return;
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::cerr << "swinsmt: segmented "
-            << (done == cases.size() ? std::to_string(done)
-                                     : std::to_string(done) + " of " + std::to_string(cases.size()))
-            << (cases.size() == 1 ? " volume" : " volumes") << " in " << static_cast<long long>(seconds * 10) / 10.0
-            << " s, peak memory " << format_bytes(peak_rss_bytes()) << "\n";
+            << (done == todo.size() ? std::to_string(done)
+                                    : std::to_string(done) + " of " + std::to_string(todo.size()))
+            << (todo.size() == 1 ? " volume" : " volumes") << " in " << static_cast<long long>(seconds * 10) / 10.0
+            << " s, peak memory " << format_bytes(peak_rss_bytes())
+            << (skipped.empty() ? "" : "; " + std::to_string(skipped.size()) + " finished before, skipped")
+            << (report ? "; report " + report->path() : "") << "\n";
   if (!failed.empty()) {
-    std::cerr << "swinsmt: " << failed.size() << " of " << cases.size() << " failed:";
+    std::cerr << "swinsmt: " << failed.size() << " of " << todo.size() << " failed:";
     for (const auto& f : failed) std::cerr << " " << f;
     std::cerr << "\n";
     // Nothing segmented is an error like any other; some cases written is a status of its own.
@@ -234,7 +317,8 @@ void add_segment_command(CLI::App& app) {
   auto args = std::make_shared<SegmentArgs>();
   auto* cmd = app.add_subcommand("segment", "Segment the 117 TotalSegmentator-v2 structures in CT volumes");
   cmd->add_option("--input,-i", args->inputs,
-                  "CT: NIfTI file (.nii, .nii.gz), DICOM series folder, or a folder of them (repeatable)")
+                  "CT: NIfTI file (.nii, .nii.gz), DICOM series folder, a folder of them, or @FILE listing one "
+                  "per line (repeatable)")
       ->required();
   cmd->add_option("--output,-o", args->output,
                   "Label map file (.nii.gz); with --masks a folder; with several inputs a folder")
@@ -281,7 +365,17 @@ void add_segment_command(CLI::App& app) {
                   "Folder for that scratch file (default: $TMPDIR, else /tmp); it is unlinked at once");
   add_configuration_options(*cmd, args->model);
   cmd->add_flag("--quiet,-q", args->quiet, "No progress bar or per-volume lines");
-  cmd->add_flag("--overwrite", args->overwrite, "Replace existing outputs");
+  cmd->add_flag("--overwrite", args->overwrite,
+                "Replace existing outputs (without it a case finished by an earlier run with the same checkpoint "
+                "and settings is skipped, and any other existing output is an error)");
+  cmd->add_option("--shard", args->shard,
+                  "Take shard I of N of the inputs sorted by path (every N-th from the I-th, I from 0); default: "
+                  "from SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT, or JOB_COMPLETION_INDEX with --shard-count");
+  cmd->add_option("--shard-count", args->shard_count,
+                  "Number of shards of a Kubernetes Indexed Job (its completions), with JOB_COMPLETION_INDEX");
+  cmd->add_option("--report", args->report,
+                  "Append one JSON line per volume here (default with several inputs: swinsmt_report.jsonl in "
+                  "the output folder)");
   cmd->callback([args] { run_segment(*args); });
 }
 

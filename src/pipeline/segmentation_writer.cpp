@@ -2,6 +2,7 @@
 
 #include "common/file_io.hpp"
 #include "common/strings.hpp"
+#include "pipeline/case_record.hpp"
 
 #include <swinsmt/error.hpp>
 #include <swinsmt/io/dicom.hpp>
@@ -10,12 +11,14 @@
 #include <swinsmt/pipeline/preview.hpp>
 #include <swinsmt/pipeline/segment.hpp>
 #include <swinsmt/pipeline/statistics.hpp>
+#include <swinsmt/version.hpp>
 
 #include <ATen/ATen.h>
 
 #include <unistd.h>
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -68,36 +71,71 @@ fs::path resolved(const fs::path& path) {
 
 }  // namespace
 
+namespace {
+
+/// Adds the cases `input` holds (a NIfTI file, a DICOM series folder, or a folder of those);
+/// `where` prefixes errors (the list file and line the path came from, or "").
+void add_cases(std::vector<CtInput>& cases, const std::string& input, const std::string& where) {
+  std::error_code ec;
+  if (!fs::exists(input, ec))
+    throw Error(where + input + ": no such file or folder (expected a NIfTI file or a DICOM series folder)");
+  if (!fs::is_directory(input, ec)) {
+    if (!is_nifti_name(input) && io::is_dicom_file(input))
+      throw Error(where + input + " is a DICOM file; pass the folder that holds its series (-i " +
+                  (fs::path(input).has_parent_path() ? fs::path(input).parent_path().string() : std::string(".")) +
+                  ")");
+    cases.push_back({input, false, case_name(input)});
+    return;
+  }
+  if (io::is_dicom_folder(input)) {
+    cases.push_back({input, true, case_name(input)});
+    return;
+  }
+  std::vector<fs::path> entries;
+  for (const auto& entry : fs::directory_iterator(input, ec)) entries.push_back(entry.path());
+  std::sort(entries.begin(), entries.end());
+  const size_t before = cases.size();
+  for (const auto& entry : entries) {
+    if (fs::is_regular_file(entry, ec) && is_nifti_name(entry.filename().string()))
+      cases.push_back({entry.string(), false, case_name(entry)});
+    else if (fs::is_directory(entry, ec) && io::is_dicom_folder(entry.string()))
+      cases.push_back({entry.string(), true, case_name(entry)});
+  }
+  if (cases.size() == before)
+    throw Error(where + input + " holds no NIfTI file (.nii, .nii.gz), no DICOM file and no DICOM series folder");
+}
+
+/// The cases of a list file: one path per line; blank lines and lines starting with # are skipped,
+/// surrounding spaces and a Windows line end are ignored, relative paths are relative to the
+/// list's folder (so a list kept beside the data works from any working folder).
+void add_listed_cases(std::vector<CtInput>& cases, const std::string& list_file) {
+  std::ifstream in(list_file);
+  if (!in) throw Error("cannot read the input list " + list_file + " (-i @FILE: one CT path per line)");
+  const fs::path folder = fs::path(list_file).has_parent_path() ? fs::path(list_file).parent_path() : fs::path();
+  std::string line;
+  size_t number = 0, listed = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos || line[first] == '#') continue;
+    const auto last = line.find_last_not_of(" \t\r");
+    const fs::path path(line.substr(first, last - first + 1));
+    add_cases(cases, (path.is_absolute() ? path : folder / path).string(),
+              list_file + " line " + std::to_string(number) + ": ");
+    ++listed;
+  }
+  if (listed == 0) throw Error("the input list " + list_file + " names no CT (one path per line)");
+}
+
+}  // namespace
+
 std::vector<CtInput> find_ct_inputs(const std::vector<std::string>& paths) {
   std::vector<CtInput> cases;
   for (const auto& input : paths) {
-    std::error_code ec;
-    if (!fs::exists(input, ec))
-      throw Error(input + ": no such file or folder (expected a NIfTI file or a DICOM series folder)");
-    if (!fs::is_directory(input, ec)) {
-      if (!is_nifti_name(input) && io::is_dicom_file(input))
-        throw Error(input + " is a DICOM file; pass the folder that holds its series (-i " +
-                    (fs::path(input).has_parent_path() ? fs::path(input).parent_path().string() : std::string(".")) +
-                    ")");
-      cases.push_back({input, false, case_name(input)});
-      continue;
-    }
-    if (io::is_dicom_folder(input)) {
-      cases.push_back({input, true, case_name(input)});
-      continue;
-    }
-    std::vector<fs::path> entries;
-    for (const auto& entry : fs::directory_iterator(input, ec)) entries.push_back(entry.path());
-    std::sort(entries.begin(), entries.end());
-    const size_t before = cases.size();
-    for (const auto& entry : entries) {
-      if (fs::is_regular_file(entry, ec) && is_nifti_name(entry.filename().string()))
-        cases.push_back({entry.string(), false, case_name(entry)});
-      else if (fs::is_directory(entry, ec) && io::is_dicom_folder(entry.string()))
-        cases.push_back({entry.string(), true, case_name(entry)});
-    }
-    if (cases.size() == before)
-      throw Error(input + " holds no NIfTI file (.nii, .nii.gz), no DICOM file and no DICOM series folder");
+    if (input.size() > 1 && input[0] == '@')
+      add_listed_cases(cases, input.substr(1));
+    else
+      add_cases(cases, input, "");
   }
   return cases;
 }
@@ -107,7 +145,7 @@ io::Volume read_ct(const CtInput& input) {
 }
 
 SegmentationWriter::SegmentationWriter(std::string output, const std::vector<CtInput>& inputs, WriterOptions options)
-    : output_(std::move(output)), options_(std::move(options)) {
+    : output_(std::move(output)), options_(std::move(options)), inputs_(inputs) {
   const bool masks = options_.form == LabelOutput::masks;
   const fs::path out = normalized(output_);
   if (out.empty()) throw Error("the output path is empty");
@@ -124,6 +162,7 @@ SegmentationWriter::SegmentationWriter(std::string output, const std::vector<CtI
     }
     if (options_.statistics) p.statistics = (folder / "statistics.json").string();
     if (options_.preview) p.preview = (folder / "preview.png").string();
+    p.record = masks ? (out / "swinsmt.json").string() : (folder / (case_name(out) + ".swinsmt.json")).string();
     paths_.push_back(p);
   } else {
     if (is_nifti_name(out.filename().string()))
@@ -138,14 +177,27 @@ SegmentationWriter::SegmentationWriter(std::string output, const std::vector<CtI
         p.labels = (out / c.name).string();
         if (options_.statistics) p.statistics = (out / c.name / "statistics.json").string();
         if (options_.preview) p.preview = (out / c.name / "preview.png").string();
+        p.record = (out / c.name / "swinsmt.json").string();
       } else {
         p.labels = (out / (c.name + ".nii.gz")).string();
         if (options_.statistics) p.statistics = (out / (c.name + "_statistics.json")).string();
         if (options_.preview) p.preview = (out / (c.name + "_preview.png")).string();
+        p.record = (out / (c.name + ".swinsmt.json")).string();
       }
       paths_.push_back(p);
     }
   }
+  if (options_.cases) {
+    cases_ = *options_.cases;
+  } else {
+    for (size_t i = 0; i < inputs.size(); ++i) cases_.push_back(i);
+  }
+  for (size_t k = 0; k < cases_.size(); ++k)
+    if (cases_[k] >= inputs.size() || (k > 0 && cases_[k] <= cases_[k - 1]))
+      throw Error("the cases to write must be ascending positions among the " + std::to_string(inputs.size()) +
+                  " inputs");
+  finished_.assign(inputs.size(), false);
+  replace_.assign(inputs.size(), options_.overwrite);
   // Every output checked before minutes of inference; nothing is created yet. Each input is
   // resolved once: a batch of thousands compares every output against every input.
   std::map<fs::path, const CtInput*> inputs_at;
@@ -164,13 +216,33 @@ SegmentationWriter::SegmentationWriter(std::string output, const std::vector<CtI
   std::map<std::string, std::pair<int, std::string>> mask_names;
   if (masks)
     for (const auto& [id, name] : labels()) mask_names.emplace(name + ".nii.gz", std::make_pair(id, name));
-  for (const OutputPaths& p : paths_) {
+  for (size_t i : cases_) {
+    const OutputPaths& p = paths_[i];
     std::error_code ec;
+    // What an earlier run left: finished (skipped), swinsmt's own unfinished outputs (replaced), or
+    // finished by another run (replaced only with overwrite).
+    const auto record = detail::read_case_record(p.record);
+    if (record && !options_.overwrite) {
+      const std::string folder = fs::path(p.record).parent_path().string();
+      const bool intact = detail::outputs_intact(*record, folder);
+      if (intact && record->run_key == options_.run_key &&
+          record->input_fingerprint == detail::input_fingerprint(inputs[i])) {
+        finished_[i] = true;
+        continue;
+      }
+      if (intact)
+        throw Error("the outputs of " + inputs[i].path + " (" + p.labels + ") were made by another run (" +
+                    (record->run_key != options_.run_key ? "another checkpoint or other settings"
+                                                         : "the input has changed since") +
+                    "); pass --overwrite to replace them");
+      replace_[i] = true;  // swinsmt's own, unfinished or partly removed
+    }
+    if (!record) check_writable_output(p.record, options_.overwrite);  // a file swinsmt did not write
     if (masks) {
       const fs::path folder(p.labels);
       if (fs::exists(folder, ec) && !fs::is_directory(folder, ec))
         throw Error("output " + p.labels + " is a file; with --masks the output is a folder");
-      check_writable_output(p.labels, options_.overwrite);
+      check_writable_output(p.labels, replace_[i]);
       refuse_inputs(folder);
       // An input inside the folder under a name swinsmt writes there would be replaced. Only what
       // the folder already holds can be an input.
@@ -178,7 +250,7 @@ SegmentationWriter::SegmentationWriter(std::string output, const std::vector<CtI
       if (fs::is_directory(folder, ec))
         for (const auto& entry : fs::directory_iterator(folder, ec)) entries.push_back(entry.path());
       std::sort(entries.begin(), entries.end());
-      for (const auto& name : {std::string("statistics.json"), std::string("preview.png")})
+      for (const auto& name : {std::string("statistics.json"), std::string("preview.png"), std::string("swinsmt.json")})
         if (std::binary_search(entries.begin(), entries.end(), folder / name)) refuse_inputs(folder / name);
       for (const auto& entry : entries) {
         const auto structure = mask_names.find(entry.filename().string());
@@ -191,10 +263,10 @@ SegmentationWriter::SegmentationWriter(std::string output, const std::vector<CtI
       check_creatable(folder, "the masks folder");
       continue;  // the extras live inside the masks folder, written with it
     }
-    for (const auto* file : {&p.labels, &p.statistics, &p.preview}) {
+    for (const auto* file : {&p.labels, &p.statistics, &p.preview, &p.record}) {
       if (file->empty()) continue;
       refuse_inputs(*file);
-      check_writable_output(*file, options_.overwrite);
+      check_writable_output(*file, replace_[i]);
       check_creatable(*file, "the output");
     }
   }
@@ -227,14 +299,39 @@ void SegmentationWriter::write(size_t index, const io::Volume& ct, const at::Ten
     if (!preview_path.empty()) write_png(preview_path, preview);
   };
 
+  // The record: every output by its name in the record's folder (all of a case's files are there).
+  const fs::path record_folder = fs::path(p.record).parent_path();
+  detail::CaseRecord record{"writing",        inputs_.at(index).path, detail::input_fingerprint(inputs_.at(index)),
+                            options_.run_key, SWINSMT_VERSION,        {}};
+  const auto record_outputs = [&](const fs::path& folder, const std::vector<std::string>& files) {
+    record.outputs.clear();
+    for (const auto& file : files) {
+      std::error_code ec;
+      const auto bytes = fs::file_size(folder / file, ec);
+      record.outputs[file] = ec ? -1 : static_cast<int64_t>(bytes);
+    }
+  };
+  const auto name_of = [&](const std::string& file) {
+    return fs::path(file).lexically_relative(record_folder).string();
+  };
+
   if (options_.form == LabelOutput::label_map) {
-    for (const auto* file : {&p.labels, &p.statistics, &p.preview}) {
+    for (const auto* file : {&p.labels, &p.statistics, &p.preview, &p.record}) {
       std::error_code ec;
       if (!file->empty() && fs::path(*file).has_parent_path())
         fs::create_directories(fs::path(*file).parent_path(), ec);
     }
+    std::vector<std::string> files;
+    for (const auto* file : {&p.labels, &p.statistics, &p.preview})
+      if (!file->empty()) files.push_back(name_of(*file));
+    // First marked as swinsmt's and unfinished, so a run interrupted among the files may replace them.
+    record_outputs(record_folder, files);
+    detail::write_case_record(p.record, record);
     io::write_nifti(p.labels, labels, ct.geometry);
     write_extras(p.statistics, p.preview);
+    record.status = "done";
+    record_outputs(record_folder, files);
+    detail::write_case_record(p.record, record);
     return;
   }
   // Masks: written into a temporary sibling folder first. A new folder is that folder renamed into
@@ -255,17 +352,27 @@ void SegmentationWriter::write(size_t index, const io::Volume& ct, const at::Ten
       io::write_nifti((temp / (label_name(id) + ".nii.gz")).string(), labels.eq(id).to(at::kByte), ct.geometry);
     write_extras(p.statistics.empty() ? "" : (temp / "statistics.json").string(),
                  p.preview.empty() ? "" : (temp / "preview.png").string());
+    // Everything in the temporary folder is what this write made; the record lists it.
+    std::vector<std::string> written;
+    for (const auto& entry : fs::directory_iterator(temp)) written.push_back(entry.path().filename().string());
+    std::sort(written.begin(), written.end());
+    const std::string record_name = fs::path(p.record).filename().string();
+    record.status = "done";
+    record_outputs(temp, written);
+    detail::write_case_record((temp / record_name).string(), record);
     if (!fs::exists(target)) {
       fs::rename(temp, target);
       return;
     }
-    if (!options_.overwrite) throw Error(p.labels + " already exists; pass --overwrite to replace it");
+    if (!replace_.at(index)) throw Error(p.labels + " already exists; pass --overwrite to replace it");
     if (!fs::is_directory(target))
       throw Error("output " + p.labels + " is a file; with --masks the output is a folder");
-    // Everything in the temporary folder is what this write made.
-    std::vector<fs::path> written;
-    for (const auto& entry : fs::directory_iterator(temp)) written.push_back(entry.path());
-    for (const auto& file : written) fs::rename(file, target / file.filename());
+    // Into the existing folder: marked as swinsmt's and unfinished first, the finished record last.
+    detail::CaseRecord writing = record;
+    writing.status = "writing";
+    detail::write_case_record(p.record, writing);
+    for (const auto& file : written) fs::rename(temp / file, target / file);
+    fs::rename(temp / record_name, target / record_name);
     fs::remove(temp);
   } catch (...) {
     fs::remove_all(temp, ec);

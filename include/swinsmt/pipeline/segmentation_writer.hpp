@@ -8,6 +8,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,9 +21,11 @@ struct CtInput {
   std::string name;    ///< file name without .nii/.nii.gz (or the folder's name): names multi-input outputs
 };
 
-/// Expands each path: a NIfTI file, a DICOM series folder, or a folder holding NIfTI files and
-/// DICOM series folders (sorted by name). Throws swinsmt::Error naming a path that does not exist or
-/// a folder that holds neither.
+/// Expands each path: a NIfTI file, a DICOM series folder, a folder holding NIfTI files and DICOM
+/// series folders (sorted by name), or "@FILE": a list file with one such path per line (blank lines
+/// and lines starting with # skipped; relative paths relative to the list's folder). Throws
+/// swinsmt::Error naming a path that does not exist (and the list file and line it came from) or a
+/// folder that holds neither.
 std::vector<CtInput> find_ct_inputs(const std::vector<std::string>& paths);
 
 /// Reads a CtInput (io::read_nifti or io::read_dicom_series).
@@ -42,12 +45,23 @@ struct WriterOptions {
   bool overwrite = false;
   /// Label ids to keep (the others become background); empty keeps every structure.
   std::vector<int> keep;
+  /// The cases this writer checks and writes (positions in `inputs`, ascending): a shard of a batch
+  /// (shard.hpp); nullopt: all. The layout (one file, or a folder of cases) and name clashes are
+  /// decided over all inputs, so every shard plans the same paths.
+  std::optional<std::vector<size_t>> cases;
+  /// What besides the input decides the labels: the checkpoint's SHA-256 and the settings. Recorded
+  /// with each finished case; a case finished by a run with the same key on the same input is
+  /// skipped when the batch runs again (finished()).
+  std::string run_key;
 };
 
 /// The files one case writes; statistics and preview are empty when not asked for.
 struct OutputPaths {
   std::string labels;  ///< the label map file, or with LabelOutput::masks the folder
   std::string statistics, preview;
+  /// The case's record (pipeline/case_record.hpp): <label map without .nii.gz>.swinsmt.json beside
+  /// the label map, or swinsmt.json inside the masks folder; written last.
+  std::string record;
 };
 
 class SegmentationWriter {
@@ -55,29 +69,41 @@ class SegmentationWriter {
   /// Plans the outputs of `inputs` under `output` and checks that they can be written. One input:
   /// `output` is the label map file (.nii.gz or .nii; with masks, the folder) and the extras go
   /// beside it (inside the folder with masks). Several: `output` is a folder holding <name>.nii.gz,
-  /// <name>_statistics.json, <name>_preview.png (with masks <name>/). A trailing "/" is ignored.
-  /// Throws swinsmt::Error before any inference on a name clash, an existing output without
-  /// `overwrite`, an output that is (or, in a masks folder, would replace) an input, or a place
-  /// where nothing can be written. Creates nothing: folders appear when write() needs them.
-  /// Inputs are only ever read.
+  /// <name>_statistics.json, <name>_preview.png, <name>.swinsmt.json (with masks <name>/). A
+  /// trailing "/" is ignored. A case (of options.cases) whose record says it was finished by a run
+  /// with the same run_key on the same input, with every output still there, is finished() and
+  /// left alone (unless `overwrite`). Throws swinsmt::Error before any inference on a name clash,
+  /// an existing output without `overwrite` that is not swinsmt's own unfinished output of this
+  /// case, an output that is (or, in a masks folder, would replace) an input, or a place where
+  /// nothing can be written. Creates nothing: folders appear when write() needs them. Inputs are
+  /// only ever read.
   SegmentationWriter(std::string output, const std::vector<CtInput>& inputs, WriterOptions options);
 
   size_t size() const { return paths_.size(); }
   const OutputPaths& paths(size_t index) const { return paths_.at(index); }
   const WriterOptions& options() const { return options_; }
+  /// The cases this writer takes: options().cases, or all.
+  const std::vector<size_t>& cases() const { return cases_; }
+  /// True when case `index` was finished by an earlier run with the same run_key (see above).
+  bool finished(size_t index) const { return finished_.at(index); }
 
   /// Writes case `index`: `labels` (uint8 on the grid of `ct`, 0..num_structures) restricted to
   /// options().keep, the statistics of the kept structures and the preview. Every file is written
   /// under a temporary name and renamed into place. A new masks folder is built under a temporary
   /// name and renamed, so it only ever appears complete; with `overwrite` an existing one gets the
   /// files swinsmt writes (<structure>.nii.gz, statistics.json, preview.png) replaced and keeps
-  /// everything else. Throws swinsmt::Error; a failed write leaves no temporary file or folder.
+  /// everything else. The case's record comes last (for a label map, a record marking the outputs
+  /// as being written comes first). Throws swinsmt::Error; a failed write leaves no temporary file
+  /// or folder.
   void write(size_t index, const io::Volume& ct, const at::Tensor& labels, int num_structures) const;
 
  private:
   std::string output_;
   WriterOptions options_;
+  std::vector<CtInput> inputs_;
   std::vector<OutputPaths> paths_;
+  std::vector<size_t> cases_;
+  std::vector<bool> finished_, replace_;  // per input: done before; its existing outputs are swinsmt's to replace
 };
 
 }  // namespace swinsmt
