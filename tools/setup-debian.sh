@@ -8,6 +8,9 @@
 # Soft MoE products (src/kernels/cpu_matmul.hpp).
 # clang-14 and libclang-rt-14-dev: the ASan/UBSan build and the libFuzzer targets
 # (tools/run-sanitizers.sh); GCC has no libFuzzer.
+# munge, slurmd, slurmctld, slurm-client: the test that runs examples/slurm/segment_array.sbatch on a
+# one-node Slurm on localhost (tests/slurm/run_slurm_test.sh); the daemons are started by the test only.
+# python3-kubernetes, python3-yaml: the offline check of the Kubernetes example against the API's models.
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -15,7 +18,8 @@ PACKAGES=(build-essential cmake ccache pkg-config git clang-format clang-tidy
   libtorch-dev libopenblas0-pthread
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev libnifti2-dev libpng-dev zlib1g-dev
-  libgdcm-dev clang-14 libclang-rt-14-dev libdnnl-dev)
+  libgdcm-dev clang-14 libclang-rt-14-dev libdnnl-dev
+  munge slurmd slurmctld slurm-client python3-kubernetes python3-yaml)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

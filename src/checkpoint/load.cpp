@@ -1,6 +1,5 @@
 #include <swinsmt/checkpoint/load.hpp>
 #include <swinsmt/error.hpp>
-#include <swinsmt/kernels/runtime_info.hpp>
 
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
@@ -16,15 +15,10 @@ LoadedModel load(const std::string& path, const LoadOptions& options) {
   ckpt.state.clear();
   if (options.device.is_cpu() && options.dtype == c10::kBFloat16) {
     // LibTorch 1.13 has no bfloat16 3-D convolutions worth running on the CPU (transposed ones
-    // fail): there bfloat16 means float32 parameters with the Soft MoE products in bfloat16.
-    if (!cpu_bf16_products_available())
-      throw Error(
-          "bfloat16 on the CPU needs a CPU with AVX512-BF16 and swinsmt built with oneDNN (libdnnl-dev); "
-          "this one has " +
-          std::string(runtime_info().moe_matmul == "oneDNN" ? "oneDNN but no AVX512-BF16" : "no oneDNN") +
-          ": use --dtype float32 (swinsmt doctor shows what is available)");
-    move_module(*model, options.device, c10::kFloat);
+    // fail): there bfloat16 means float32 parameters with the Soft MoE products in bfloat16
+    // (set_bf16_products says clearly when this CPU or build cannot).
     model->set_bf16_products(true);
+    move_module(*model, options.device, c10::kFloat);
   } else {
     move_module(*model, options.device, options.dtype);
   }

@@ -160,10 +160,12 @@ void run_segment(const SegmentArgs& args) {
   std::ostringstream run_key;
   run_key << "checkpoint sha256 " << checkpoint_sha256 << "; roi " << detail::join(options.roi_size, " ")
           << "; overlap " << options.overlap << "; blend " << args.blend << "; spacing "
-          << detail::join(args.spacing, " ") << "; hu " << options.hu_min << " " << options.hu_max << "; crop "
-          << args.crop << "; nan-as " << (args.nan_as ? std::to_string(*args.nan_as) : "none") << "; dtype "
-          << args.model.dtype << "; merging " << args.model.merging << (args.model.no_normalize ? "; no-normalize" : "")
-          << "; " << (args.masks ? "masks" : "label map") << "; subset " << detail::join(subset, ",") << "; statistics "
+          << (options.spacing ? detail::join(std::vector<double>(options.spacing->begin(), options.spacing->end()), " ")
+                              : std::string("native"))
+          << "; hu " << options.hu_min << " " << options.hu_max << "; crop " << args.crop << "; nan-as "
+          << (args.nan_as ? std::to_string(*args.nan_as) : "none") << "; dtype " << args.model.dtype << "; merging "
+          << args.model.merging << (args.model.no_normalize ? "; no-normalize" : "") << "; "
+          << (args.masks ? "masks" : "label map") << "; subset " << detail::join(subset, ",") << "; statistics "
           << args.statistics << "; preview " << args.preview;
   WriterOptions writer_options;
   writer_options.form = args.masks ? LabelOutput::masks : LabelOutput::label_map;
@@ -205,6 +207,12 @@ void run_segment(const SegmentArgs& args) {
   }
   const int threads = set_threads(args.threads);
 
+  // Nothing left to do (a rerun of a finished shard): the weights are not even loaded.
+  if (todo.empty()) {
+    std::cerr << "swinsmt: segmented 0 volumes"
+              << (skipped.empty() ? "" : "; " + std::to_string(skipped.size()) + " finished before, skipped") << "\n";
+    return;
+  }
   auto loaded = load(args.weights, args.model.load_options());
   const int out_channels = static_cast<int>(loaded.config.out_channels());
   for (int id : subset)
@@ -366,8 +374,9 @@ void add_segment_command(CLI::App& app) {
   add_configuration_options(*cmd, args->model);
   cmd->add_flag("--quiet,-q", args->quiet, "No progress bar or per-volume lines");
   cmd->add_flag("--overwrite", args->overwrite,
-                "Replace existing outputs (without it a case finished by an earlier run with the same checkpoint "
-                "and settings is skipped, and any other existing output is an error)");
+                "Replace existing outputs (without it: a case an earlier run finished with the same checkpoint and "
+                "settings is skipped, swinsmt's own unfinished outputs are redone, any other existing output is an "
+                "error)");
   cmd->add_option("--shard", args->shard,
                   "Take shard I of N of the inputs sorted by path (every N-th from the I-th, I from 0); default: "
                   "from SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT, or JOB_COMPLETION_INDEX with --shard-count");

@@ -1,6 +1,7 @@
 #include <swinsmt/nn/swinsmt_model.hpp>
 
 #include "kernels/autograd_guard.hpp"
+#include "kernels/cpu_matmul.hpp"
 #include "nn/registration.hpp"
 
 #include <swinsmt/error.hpp>
@@ -46,6 +47,11 @@ void SwinSMTImpl::set_moe_kernel(MoeKernel kernel) {
 }
 
 void SwinSMTImpl::set_bf16_products(bool enabled) {
+  if (enabled && !detail::has_bf16_products())
+    throw Error(std::string("bfloat16 on the CPU needs a CPU with AVX512-BF16 and swinsmt built with oneDNN "
+                            "(libdnnl-dev); this one has ") +
+                (detail::has_onednn_sgemm() ? "oneDNN but no AVX512-BF16" : "no oneDNN") +
+                ": use --dtype float32 (swinsmt doctor shows what is available)");
   for (auto& module : modules(/*include_self=*/false)) {
     if (auto* moe = module->as<SoftMoE>()) moe->options.bf16_products(enabled);
   }

@@ -43,6 +43,7 @@ class SwinSMTImpl : public torch::nn::Cloneable<SwinSMTImpl> {
   void set_moe_kernel(MoeKernel kernel);
   /// Sets SoftMoEOptions::bf16_products of every MoE layer: on CPU, the Soft MoE products with
   /// bfloat16 operands and float32 accumulation (what load() does for dtype bfloat16 on the CPU).
+  /// Enabling it throws swinsmt::Error where cpu_bf16_products_available() is false.
   void set_bf16_products(bool enabled);
 
   SwinSMTOptions options;
