@@ -39,8 +39,11 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 # a memory and time hog for no finding the normal build cannot make.
 # Segment.ProbabilitiesArgmaxIsTheLabels (two runs of four 64^3 windows, ~2.5 min under ASan) is
 # LibTorch time too; the whole-volume aggregation it uses runs here in SlidingWindow.*.
+# CliBatch.ShardsTogether... (12 CLI runs, 3.7 min under ASan) and slurm_job_array (the same runs
+# under Slurm, 1.8 min): their shard selection is index arithmetic (Shard.* runs here), and their
+# writing, records, reports and failure paths run here in the other CliBatch and CliNothingLost tests.
 # ASAN_CTEST_EXCLUDE='^$' runs everything.
-default_exclude='^(Segment\.(ExampleCtMatchesOfficialMonaiPipeline|ProbabilitiesArgmaxIsTheLabels)|CliSegment\.(MultilabelMasks|LasInput|DicomSeries|FolderOfInputs).*|NiftiLarge\..*|Official/SegmentDefaultSpacing\..*)$'
+default_exclude='^(Segment\.(ExampleCtMatchesOfficialMonaiPipeline|ProbabilitiesArgmaxIsTheLabels)|CliSegment\.(MultilabelMasks|LasInput|DicomSeries|FolderOfInputs).*|NiftiLarge\..*|Official/SegmentDefaultSpacing\..*|CliBatch\.ShardsTogether.*|slurm_job_array)$'
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$JOBS" -E "${ASAN_CTEST_EXCLUDE:-$default_exclude}"
 tests_done=$(date +%s)
 echo "sanitizer tests: $((tests_done - start)) s (build included)"
