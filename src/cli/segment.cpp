@@ -3,6 +3,7 @@
 
 #include "commands.hpp"
 #include "common/sha256.hpp"
+#include "common/stopwatch.hpp"
 #include "common/strings.hpp"
 #include "progress.hpp"
 #include "run_report.hpp"
@@ -81,10 +82,6 @@ struct StopSignals {
   StopSignals(const StopSignals&) = delete;
   StopSignals& operator=(const StopSignals&) = delete;
 };
-
-double seconds_since(std::chrono::steady_clock::time_point started) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-}
 
 /// Seconds to one decimal ("12.3").
 std::string tenths(double seconds) {
@@ -186,12 +183,14 @@ void run_segment(const SegmentArgs& args) {
   if (!report_path.empty()) report.emplace(report_path);
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
-  const auto report_line = [&](size_t n, const std::string& status) {
+  // A case's report line; with the time it started, also its seconds and the peak memory so far.
+  const auto report_line = [&](size_t n, const std::string& status,
+                               std::optional<std::chrono::steady_clock::time_point> case_started = std::nullopt) {
     const OutputPaths& p = writer.paths(n);
     nlohmann::json outputs = nlohmann::json::array({p.labels});
     for (const auto* file : {&p.statistics, &p.preview, &p.record})
       if (!file->empty()) outputs.push_back(*file);
-    return nlohmann::json{
+    nlohmann::json line{
         {"input", cases[n].path},
         {"outputs", outputs},
         {"status", status},
@@ -200,6 +199,11 @@ void run_segment(const SegmentArgs& args) {
         {"checkpoint_sha256", checkpoint_sha256},
         {"shard", shard ? std::to_string(shard->index) + "/" + std::to_string(shard->count) : std::string("0/1")},
         {"host", host}};
+    if (case_started) {
+      line["seconds"] = std::round(detail::seconds_since(*case_started) * 10) / 10;
+      line["peak_rss_mb"] = peak_rss_bytes() >> 20;
+    }
+    return line;
   };
   for (size_t n : skipped) {
     if (!args.quiet) std::cerr << "swinsmt: " << cases[n].path << ": finished by an earlier run, skipped\n";
@@ -238,7 +242,7 @@ void run_segment(const SegmentArgs& args) {
       try {
         const auto read_started = std::chrono::steady_clock::now();
         io::Volume ct = read_ct(c);
-        const double read_seconds = seconds_since(read_started);
+        const double read_seconds = detail::seconds_since(read_started);
         for (const auto& warning : ct.warnings) std::cerr << "swinsmt: warning: " << warning << "\n";
         if (args.nan_as) {
           const int64_t replaced = replace_non_finite(ct.data, *args.nan_as);
@@ -261,12 +265,10 @@ void run_segment(const SegmentArgs& args) {
         bar.finish();
         const auto write_started = std::chrono::steady_clock::now();
         writer.write(n, ct, result.labels, out_channels - 1);
-        const double write_seconds = seconds_since(write_started);
+        const double write_seconds = detail::seconds_since(write_started);
         ++done;
-        auto line = report_line(n, "done");
+        auto line = report_line(n, "done", case_started);
         line["windows"] = result.windows;
-        line["seconds"] = std::round(seconds_since(case_started) * 10) / 10;
-        line["peak_rss_mb"] = peak_rss_bytes() >> 20;
         if (report) report->add(line);
         if (!args.quiet) {
           const auto& g = result.model_grid;
@@ -286,10 +288,8 @@ void run_segment(const SegmentArgs& args) {
         // swinsmt::Error names the file itself; LibTorch's and the standard library's do not.
         const std::string message = (dynamic_cast<const Error*>(&e) ? "" : c.path + ": ") + current_error_message();
         std::cerr << "swinsmt: error: " << message << "\n";
-        auto line = report_line(n, "failed");
+        auto line = report_line(n, "failed", case_started);
         line["error"] = message;
-        line["seconds"] = std::round(seconds_since(case_started) * 10) / 10;
-        line["peak_rss_mb"] = peak_rss_bytes() >> 20;
         if (report) report->add(line);
       }
     }
@@ -302,7 +302,7 @@ void run_segment(const SegmentArgs& args) {
     exit_status() = kExitInterrupted + interrupted.signal;
     return;
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double seconds = detail::seconds_since(started);
   std::cerr << "swinsmt: segmented "
             << (done == todo.size() ? std::to_string(done)
                                     : std::to_string(done) + " of " + std::to_string(todo.size()))

@@ -147,7 +147,8 @@ void exponentials_bf16(const float* logits, int64_t ld, uint16_t* dispatch, int6
                     row_sum_part, col_scale);
 }
 
-/// Both passes; `pass2(t, j0, j1, col_max, col_sum, row_sum_part, col_scale)` writes the exponentials.
+/// Both passes; `pass2(j0, j1, col_max, col_sum, row_sum_part, col_scale)` writes the exponentials of
+/// columns [j0, j1) (the thread's range) from the new column maxima and `rows.max`.
 template <typename Pass2>
 void two_passes(const float* logits, int64_t ld_logits, int64_t c, int64_t w, OnlineSoftmaxStats columns,
                 OnlineSoftmaxStats rows, const Pass2& pass2) {

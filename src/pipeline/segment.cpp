@@ -1,5 +1,7 @@
 #include <swinsmt/pipeline/segment.hpp>
 
+#include "common/stopwatch.hpp"
+
 #include <swinsmt/error.hpp>
 #include <swinsmt/pipeline/body_crop.hpp>
 #include <swinsmt/pipeline/spacing.hpp>
@@ -20,10 +22,6 @@ namespace {
 at::Tensor region_view(at::Tensor t, const Box3& region, int64_t first_dim) {
   for (int64_t a = 0; a < 3; ++a) t = t.narrow(first_dim + a, region[a][0], region[a][1] - region[a][0]);
   return t;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point started) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 }
 
 std::string mm(double v) {
@@ -183,7 +181,7 @@ Predictor Segmenter::predictor(double* network_seconds) const {
   return [network, model_dtype, network_seconds](const at::Tensor& x) {
     const auto started = std::chrono::steady_clock::now();
     at::Tensor logits = network->forward(x.to(model_dtype)).to(at::kFloat);
-    if (network_seconds) *network_seconds += seconds_since(started);
+    if (network_seconds) *network_seconds += detail::seconds_since(started);
     return logits;
   };
 }
@@ -202,7 +200,7 @@ Segmentation Segmenter::run_segment(const io::Volume& ct, io::Volume* release, c
   c10::NoGradGuard no_grad;
   ModelGridRun run = prepare(ct, release);
   Segmentation result;
-  result.times.preprocessing = seconds_since(started);
+  result.times.preprocessing = detail::seconds_since(started);
   result.input_axis_codes = io::axis_codes(ct.affine);  // a released CT keeps its geometry
   result.model_grid = run.model_grid;
   result.region = run.region;
@@ -212,7 +210,7 @@ Segmentation Segmenter::run_segment(const io::Volume& ct, io::Volume* release, c
   const auto windows_started = std::chrono::steady_clock::now();
   at::Tensor labels = run.inferer->argmax(run.image, predictor(&result.times.network), progress)[0];
   run.image = at::Tensor();
-  result.times.aggregation = seconds_since(windows_started) - result.times.network;
+  result.times.aggregation = detail::seconds_since(windows_started) - result.times.network;
   const auto back_started = std::chrono::steady_clock::now();
   if (options_.crop_body) {
     // Background outside the body's region.
@@ -226,8 +224,8 @@ Segmentation Segmenter::run_segment(const io::Volume& ct, io::Volume* release, c
   if (run.plan) labels = spacing_inverse_nearest(labels, *run.plan);
   labels = orient_from_ras(labels, run.orientation).contiguous().to(at::kCPU);
   result.labels = labels;
-  result.times.back_to_input = seconds_since(back_started);
-  result.seconds = seconds_since(started);
+  result.times.back_to_input = detail::seconds_since(back_started);
+  result.seconds = detail::seconds_since(started);
   return result;
 }
 

@@ -237,7 +237,6 @@ SegmentationWriter::SegmentationWriter(std::string output, const std::vector<CtI
                     "); pass --overwrite to replace them");
       replace_[i] = true;  // swinsmt's own, unfinished or partly removed
     }
-    if (!record) check_writable_output(p.record, options_.overwrite);  // a file swinsmt did not write
     if (masks) {
       const fs::path folder(p.labels);
       if (fs::exists(folder, ec) && !fs::is_directory(folder, ec))
