@@ -65,6 +65,21 @@ TEST_P(FixtureModel, OutputAndHiddenStatesMatchOfficial) {
   }
 }
 
+// What segment() runs on the CPU: the decoder's map, then the output block piece by piece.
+TEST_P(FixtureModel, OutputBlockPieceByPieceAfterDecodeMatchesOfficial) {
+  c10::InferenceMode guard;
+  test::Fixture io(GetParam() + ".io.safetensors");
+  auto model = test::fixture_model(GetParam());
+  const auto features = model->decode(io.at("input"));
+  ASSERT_EQ(features.size(1), model->options.feature_size());
+  std::vector<at::Tensor> pieces;
+  for (int64_t d = 0; d < features.size(2); d += 24)
+    pieces.push_back(model->out(features.narrow(2, d, std::min<int64_t>(24, features.size(2) - d)).contiguous()));
+  const auto logits = at::cat(pieces, 2);
+  test::expect_close(GetParam() + " output", logits, io.at("output"));
+  EXPECT_TRUE(logits.equal(model->forward(io.at("input"))));
+}
+
 INSTANTIATE_TEST_SUITE_P(Official, FixtureModel, ::testing::ValuesIn(kModels));
 
 // The official op sequence of the Soft MoE (quadratic memory) on the models that have one.

@@ -187,6 +187,57 @@ TEST(SlidingWindow, CellArgmaxEqualsWholeVolumeArgmax) {
   }
 }
 
+TEST(SlidingWindow, PointwiseHeadAppliedPerCellEqualsHeadOfWholeWindows) {
+  // features then a head that maps each voxel on its own (elementwise, so every box gives the same
+  // bits): argmax(features, head) must equal argmax(head o features), spilled or not, including a
+  // window larger than the head's pieces (kHeadVoxels) and a batch of two.
+  const auto features = [](const at::Tensor& x) {
+    const at::Tensor mean = x.mean({2, 3, 4}, /*keepdim=*/true);
+    return at::cat({x * 2.0 - 0.7, x.sin() + mean}, 1);
+  };
+  const auto head = [](const at::Tensor& f) {
+    const at::Tensor a = f.narrow(1, 0, 1), b = f.narrow(1, 1, 1);
+    return at::cat({a, b, a * b, (a - b).cos(), b * b - a}, 1);
+  };
+  struct Case {
+    std::vector<int64_t> size, roi;
+    int64_t batch;
+    double overlap;
+  };
+  // The last case: cells of 64^3 voxels (no overlap), several head calls each.
+  for (const auto& c : std::vector<Case>{{{61, 30, 25}, {16, 16, 16}, 1, 0.5},
+                                         {{20, 27, 53}, {16, 12, 16}, 2, 0.5},
+                                         {{128, 64, 64}, {64, 64, 64}, 1, 0.0}}) {
+    SCOPED_TRACE(::testing::PrintToString(c.size));
+    SlidingWindowOptions options;
+    options.roi_size = c.roi;
+    options.overlap = c.overlap;
+    std::vector<int64_t> shape{c.batch, 1};
+    shape.insert(shape.end(), c.size.begin(), c.size.end());
+    const at::Tensor input = at::rand(shape);
+    const at::Tensor expected =
+        SlidingWindowInferer(options).argmax(input, [&](const at::Tensor& x) { return head(features(x)); });
+    int64_t head_calls = 0;
+    const auto counted_head = [&](const at::Tensor& f) {
+      ++head_calls;
+      return head(f);
+    };
+    EXPECT_TRUE(SlidingWindowInferer(options).argmax(input, features, counted_head).equal(expected));
+    EXPECT_GT(head_calls, c.batch * SlidingWindowInferer(options).window_count(c.size));
+    if (c.overlap == 0.0) EXPECT_GE(head_calls, 2 * 4);  // two windows, each one cell in four pieces
+    options.accumulator_memory_bytes = 0;                // every open cell through the scratch file
+    EXPECT_TRUE(SlidingWindowInferer(options).argmax(input, features, head).equal(expected));
+  }
+  // A head that changes the box is named.
+  const auto message = test::error_of([&] {
+    SlidingWindowOptions options;
+    options.roi_size = {8};
+    SlidingWindowInferer(options).argmax(at::rand({1, 1, 16, 8, 8}), features,
+                                         [](const at::Tensor& f) { return f.narrow(2, 0, 1); });
+  });
+  EXPECT_NE(message.find("the pointwise head returned"), std::string::npos) << message;
+}
+
 // The cells themselves: held bytes bounded by the budget while the predictor would run, the scratch
 // file used and unlinked (nothing in its folder), every cell finished at the end.
 TEST(SlidingWindow, CellAccumulatorHoldsAtMostItsBudget) {

@@ -100,6 +100,39 @@ TEST(Winograd, ConvLayerReadsConcatenatedPartsWithoutConcatenating) {
   }
 }
 
+TEST(Winograd, PointwiseLayerWritesOverTheFirstPartOnlyWhenNothingElseHoldsIt) {
+  // UnetResBlock's projection (conv3) overwrites the decoder's upsampled map it no longer needs; a
+  // map the caller still holds must stay untouched. 48^3 voxels: more than one block of voxels.
+  c10::InferenceMode guard;
+  at::manual_seed(4);
+  ConvLayer layer(ConvOptions(10, 4, 1).bias(true));
+  for (auto& p : layer->parameters()) p.copy_(at::randn(p.sizes()) / 10.0);
+  const auto first = at::randn({2, 4, 48, 48, 48}), second = at::randn({2, 6, 48, 48, 48});
+  const auto reference = at::conv3d(at::cat({first, second}, 1).to(at::kDouble), layer->conv->weight.to(at::kDouble),
+                                    layer->conv->bias.to(at::kDouble));
+
+  std::vector<at::Tensor> held = {first, second};  // `first` is still held here
+  const auto copy = first.clone();
+  const auto out_held = layer->forward_concatenated_over_first(held);
+  EXPECT_NE(out_held.data_ptr(), first.data_ptr());
+  EXPECT_TRUE(at::equal(first, copy)) << "a map the caller holds was overwritten";
+  EXPECT_LT(relative_error(out_held, reference), 2e-6);
+
+  std::vector<at::Tensor> owned = {first.clone(), second};
+  const void* storage = owned[0].data_ptr();
+  const auto out_owned = layer->forward_concatenated_over_first(owned);
+  EXPECT_EQ(out_owned.data_ptr(), storage) << "the owned first part was not reused";
+  EXPECT_LT(relative_error(out_owned, reference), 2e-6);
+
+  // A contiguous view whose storage another tensor (`base`) still holds.
+  const auto base = at::cat({first, first}, 0);
+  std::vector<at::Tensor> view = {base.narrow(0, 0, 2), second};
+  const auto out_view = layer->forward_concatenated_over_first(view);
+  EXPECT_NE(out_view.data_ptr(), base.data_ptr());
+  EXPECT_TRUE(at::equal(base, at::cat({first, first}, 0))) << "a view's storage was overwritten";
+  EXPECT_LT(relative_error(out_view, reference), 2e-6);
+}
+
 TEST(Winograd, ConvLayerRejectsPartsOfTheWrongChannelCount) {
   c10::InferenceMode guard;
   ConvLayer layer(ConvOptions(8, 4, 3));

@@ -57,7 +57,7 @@ void SwinSMTImpl::set_bf16_products(bool enabled) {
   }
 }
 
-ForwardResult SwinSMTImpl::run(const torch::Tensor& x, bool keep_hidden) {
+ForwardResult SwinSMTImpl::run(const torch::Tensor& x, bool keep_hidden, bool head) {
   validate_input_shape(options, x.sizes().vec());
   if (is_training()) {
     if (options.drop_rate() > 0 || options.attn_drop_rate() > 0 || options.dropout_path_rate() > 0)
@@ -88,12 +88,15 @@ ForwardResult SwinSMTImpl::run(const torch::Tensor& x, bool keep_hidden) {
   if (!keep_hidden) hidden.clear();
   dec = decoder2(std::move(dec), std::move(enc1));
   dec = decoder1(std::move(dec), std::move(enc0));
+  if (!head) return {std::move(dec), std::move(hidden)};
   return {out(dec), std::move(hidden)};
 }
 
 torch::Tensor SwinSMTImpl::forward(const torch::Tensor& x) { return run(x, false).logits; }
 
 ForwardResult SwinSMTImpl::forward_with_hidden(const torch::Tensor& x) { return run(x, true); }
+
+torch::Tensor SwinSMTImpl::decode(const torch::Tensor& x) { return run(x, false, false).logits; }
 
 int64_t parameter_count(const torch::nn::Module& module) {
   int64_t total = 0;

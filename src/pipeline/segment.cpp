@@ -186,6 +186,26 @@ Predictor Segmenter::predictor(double* network_seconds) const {
   };
 }
 
+Predictor Segmenter::features_predictor(double* network_seconds) const {
+  const auto network = model_.model.ptr();
+  return [network, network_seconds](const at::Tensor& x) {
+    const auto started = std::chrono::steady_clock::now();
+    at::Tensor features = network->decode(x);
+    *network_seconds += detail::seconds_since(started);
+    return features;
+  };
+}
+
+PointwiseHead Segmenter::output_head(double* network_seconds) const {
+  const auto network = model_.model.ptr();
+  return [network, network_seconds](const at::Tensor& features) {
+    const auto started = std::chrono::steady_clock::now();
+    at::Tensor logits = network->out(features.contiguous());
+    *network_seconds += detail::seconds_since(started);
+    return logits;
+  };
+}
+
 Segmentation Segmenter::segment(const io::Volume& ct, const ProgressCallback& progress) const {
   return run_segment(ct, nullptr, progress);
 }
@@ -208,7 +228,15 @@ Segmentation Segmenter::run_segment(const io::Volume& ct, io::Volume* release, c
   // Cell by cell: only the open cells' logits (at most accumulator_memory_mib of them in memory while
   // the network runs) and the uint8 labels are held.
   const auto windows_started = std::chrono::steady_clock::now();
-  at::Tensor labels = run.inferer->argmax(run.image, predictor(&result.times.network), progress)[0];
+  // On the CPU the output block (a 1x1x1 convolution to out_channels) runs cell by cell inside the
+  // aggregation, so a window's logits (1 GB at 128^3 and 118 channels) are never whole in memory;
+  // each voxel gets the same 1x1x1 product as in the whole window (tests/sliding_window_test.cpp).
+  const auto& sw = run.inferer->options();
+  const bool head_in_cells = run.image.is_cpu() && sw.output_device.value_or(run.image.device()).is_cpu() &&
+                             model_.model->parameters().front().scalar_type() == at::kFloat;
+  at::Tensor labels = head_in_cells ? run.inferer->argmax(run.image, features_predictor(&result.times.network),
+                                                          output_head(&result.times.network), progress)[0]
+                                    : run.inferer->argmax(run.image, predictor(&result.times.network), progress)[0];
   run.image = at::Tensor();
   result.times.aggregation = detail::seconds_since(windows_started) - result.times.network;
   const auto back_started = std::chrono::steady_clock::now();

@@ -190,11 +190,12 @@ std::vector<at::indexing::TensorIndex> window_index(const WindowRun& r, const st
 /// Runs the predictor over the windows in `order` (indices into starts, for every image of the
 /// batch), `sw_batch_size` at a time, and hands each weighted window prediction to `consume`
 /// (image, position in the run, (1, C_out, *roi) on the output device). `before_predict` runs before
-/// each predictor call.
+/// each predictor call. Unless `weighted` is false (the consumer weights them), the predictions are
+/// multiplied by the importance map first.
 void predict_windows(const WindowRun& r, const std::vector<size_t>& order, const SlidingWindowOptions& options,
                      const Predictor& predictor, const ProgressCallback& progress,
                      const std::function<void(int64_t, int64_t, const at::Tensor&)>& consume,
-                     const std::function<void()>& before_predict = {}) {
+                     const std::function<void()>& before_predict = {}, bool weighted = true) {
   const auto num_win = static_cast<int64_t>(order.size());
   const int64_t total = num_win * r.batch_size;
   if (progress) progress(0, total);  // a bar can show the total before the first (slow) window
@@ -213,7 +214,7 @@ void predict_windows(const WindowRun& r, const std::vector<size_t>& order, const
         !std::equal(r.roi.begin(), r.roi.end(), seg.sizes().begin() + 2))
       throw Error("the predictor returned " + join(seg.sizes().vec()) + " for windows of " +
                   join(win_data.sizes().vec()) + "; expected (windows, channels) + the window size");
-    seg.mul_(r.weight);  // in place, in the predictor's dtype, as MONAI's `*=`
+    if (weighted) seg.mul_(r.weight);  // in place, in the predictor's dtype, as MONAI's `*=`
     seg = seg.to(r.device);
     for (int64_t idx = first; idx < end; ++idx) consume(idx / num_win, idx % num_win, seg.narrow(0, idx - first, 1));
     if (progress) progress(end, total);
@@ -259,13 +260,18 @@ at::Tensor SlidingWindowInferer::operator()(const at::Tensor& inputs, const Pred
 
 at::Tensor SlidingWindowInferer::argmax(const at::Tensor& inputs, const Predictor& predictor,
                                         const ProgressCallback& progress) const {
+  return argmax(inputs, predictor, PointwiseHead(), progress);
+}
+
+at::Tensor SlidingWindowInferer::argmax(const at::Tensor& inputs, const Predictor& predictor, const PointwiseHead& head,
+                                        const ProgressCallback& progress) const {
   if (inputs.dim() >= 1 && inputs.size(0) > 1) {
     // One image at a time: each runs its own cells from the start of the axis.
     const int64_t images = inputs.size(0);
     const int64_t per_image = window_count(std::vector<int64_t>(inputs.sizes().begin() + 2, inputs.sizes().end()));
     std::vector<at::Tensor> labels;
     for (int64_t b = 0; b < images; ++b)
-      labels.push_back(argmax(inputs.narrow(0, b, 1), predictor, [&](int64_t done, int64_t) {
+      labels.push_back(argmax(inputs.narrow(0, b, 1), predictor, head, [&](int64_t done, int64_t) {
         if (progress) progress(b * per_image + done, images * per_image);
       }));
     return at::cat(labels);
@@ -288,8 +294,8 @@ at::Tensor SlidingWindowInferer::argmax(const at::Tensor& inputs, const Predicto
                                 options_.accumulator_memory_bytes, options_.spill_folder);
   predict_windows(
       r, order, options_, predictor, progress,
-      [&](int64_t, int64_t position, const at::Tensor& seg) { cells.add(static_cast<size_t>(position), seg); },
-      [&] { cells.before_window(); });
+      [&](int64_t, int64_t position, const at::Tensor& seg) { cells.add(static_cast<size_t>(position), seg, head); },
+      [&] { cells.before_window(); }, /*weighted=*/!head);
   return crop_padding(r, labels.unsqueeze(0), 1);
 }
 

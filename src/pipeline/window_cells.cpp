@@ -1,5 +1,7 @@
 #include "window_cells.hpp"
 
+#include "common/strings.hpp"
+
 #include <swinsmt/error.hpp>
 
 #include <ATen/ATen.h>
@@ -8,6 +10,12 @@
 #include <numeric>
 
 namespace swinsmt::detail {
+
+namespace {
+// With a pointwise head, each call computes the logits of about this many voxels (31 MB at 118
+// channels), which are weighted and added while still in cache.
+constexpr int64_t kHeadVoxels = int64_t{1} << 16;
+}  // namespace
 
 CellAccumulator::CellAccumulator(std::vector<int64_t> image_size, std::vector<int64_t> roi,
                                  std::vector<std::vector<int64_t>> starts, at::Tensor weight, at::Tensor labels,
@@ -118,22 +126,46 @@ void CellAccumulator::load(Cell& cell, int64_t channels) {
   peak_bytes_ = std::max(peak_bytes_, held_bytes_);
 }
 
-void CellAccumulator::add(size_t position, const at::Tensor& seg) {
-  if (channels_ == 0) {
-    channels_ = seg.size(1);
-    if (channels_ > 256) throw Error("argmax: " + std::to_string(channels_) + " channels do not fit uint8 labels");
-  }
+void CellAccumulator::set_channels(int64_t channels) {
+  if (channels_ != 0) return;
+  if (channels > 256) throw Error("argmax: " + std::to_string(channels) + " channels do not fit uint8 labels");
+  channels_ = channels;
+}
+
+void CellAccumulator::add(size_t position, const at::Tensor& seg, const PointwiseHead& head) {
+  if (!head) set_channels(seg.size(1));
   const auto& start = starts_[position];
   for (size_t id : window_cells_[position]) {
     Cell& c = cells_[id];
-    load(c, channels_);
     at::Tensor part = seg, weight = weight_;
     for (size_t a = 0; a < c.begin.size(); ++a) {
       const int64_t offset = c.begin[a] - start[a], extent = c.end[a] - c.begin[a];
       part = part.narrow(static_cast<int64_t>(a) + 2, offset, extent);
       weight = weight.narrow(static_cast<int64_t>(a) + 2, offset, extent);
     }
-    c.sum.add_(part);
+    if (!head) {
+      load(c, channels_);
+      c.sum.add_(part);
+    } else {
+      // A few slices along the first axis at a time: about kHeadVoxels voxels of logits.
+      int64_t slice = 1;
+      for (int64_t d = 3; d < part.dim(); ++d) slice *= part.size(d);
+      const int64_t step = std::max<int64_t>(1, kHeadVoxels / std::max<int64_t>(1, slice));
+      for (int64_t s0 = 0; s0 < part.size(2); s0 += step) {
+        const int64_t n = std::min(step, part.size(2) - s0);
+        const at::Tensor features = part.narrow(2, s0, n);
+        at::Tensor logits = head(features);
+        if (logits.dim() != features.dim() || logits.size(0) != 1 ||
+            logits.sizes().slice(2) != features.sizes().slice(2))
+          throw Error("the pointwise head returned " + join(logits.sizes().vec(), " x ") + " for features of " +
+                      join(features.sizes().vec(), " x ") + "; expected 1 x channels x the same box");
+        set_channels(logits.size(1));
+        load(c, channels_);
+        // As MONAI: the window's logits times the importance map, then added.
+        logits.mul_(weight.narrow(2, s0, n));
+        c.sum.narrow(2, s0, n).add_(logits);
+      }
+    }
     c.count.add_(weight);
     c.uses.pop_front();
     if (--c.remaining == 0) finish(c);

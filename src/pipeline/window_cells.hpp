@@ -10,6 +10,8 @@
 
 #include "spill_file.hpp"
 
+#include <swinsmt/pipeline/sliding_window.hpp>
+
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
 
@@ -33,8 +35,10 @@ class CellAccumulator {
   /// first, until at most the memory budget is held.
   void before_window();
   /// Adds the weighted prediction (1, C, *roi) of the window at `position` and finishes every cell no
-  /// later window covers. Throws swinsmt::Error for more than 256 channels.
-  void add(size_t position, const at::Tensor& seg);
+  /// later window covers. With a `head`, `seg` holds the window's features instead: the head makes
+  /// the prediction of a few slices of a cell at a time, which are weighted and added. Throws
+  /// swinsmt::Error for more than 256 channels or a head result of the wrong shape.
+  void add(size_t position, const at::Tensor& seg, const PointwiseHead& head = {});
 
   /// Cells not yet finished (0 once every window was added).
   int64_t open_cells() const { return open_; }
@@ -53,6 +57,7 @@ class CellAccumulator {
   };
 
   int64_t cell_bytes(const Cell& cell) const;
+  void set_channels(int64_t channels);
   void load(Cell& cell, int64_t channels);
   void finish(Cell& cell);
 

@@ -38,6 +38,10 @@ class SwinSMTImpl : public torch::nn::Cloneable<SwinSMTImpl> {
   /// Same, also returning hidden.0..4: (B, feature_size * 2^i, D / 2^(i+1), H / 2^(i+1), W / 2^(i+1))
   /// for i = 0..4, in the dtype of the model.
   ForwardResult forward_with_hidden(const torch::Tensor& x);
+  /// forward() up to the output block: the decoder's (B, feature_size, D, H, W) map, of which
+  /// `out` (a 1x1x1 convolution) makes the logits voxel by voxel: forward(x) equals out(decode(x)).
+  /// Lets a caller apply `out` piece by piece (SlidingWindowInferer::argmax with a PointwiseHead).
+  torch::Tensor decode(const torch::Tensor& x);
 
   /// Selects the Soft MoE kernel of every MoE layer (the default is MoeKernel::chunked).
   void set_moe_kernel(MoeKernel kernel);
@@ -53,7 +57,8 @@ class SwinSMTImpl : public torch::nn::Cloneable<SwinSMTImpl> {
   UnetOutBlock out{nullptr};
 
  private:
-  ForwardResult run(const torch::Tensor& x, bool keep_hidden);
+  /// With `head` false, ForwardResult::logits is the decoder's output (decode()).
+  ForwardResult run(const torch::Tensor& x, bool keep_hidden, bool head = true);
 };
 TORCH_MODULE(SwinSMT);
 

@@ -36,6 +36,14 @@ class ConvLayerImpl : public torch::nn::Cloneable<ConvLayerImpl> {
   /// building the concatenated map where the CPU kernels can read the parts directly (3x3x3 by
   /// Winograd, 1x1x1 as one product per part); elsewhere it concatenates.
   torch::Tensor forward_concatenated(at::TensorList parts);
+  /// True when forward_concatenated_over_first() would write over `parts[0]`: a 1x1x1 layer, no
+  /// autograd, float32 CPU parts, and parts[0] a contiguous map with out_channels channels that
+  /// nothing else refers to (one reference to the tensor and to its storage).
+  bool can_write_over_first(const std::vector<torch::Tensor>& parts) const;
+  /// forward_concatenated(), written over `parts[0]` a block of voxels at a time where
+  /// can_write_over_first(), else into a new tensor. Saves one full-size map where the caller no
+  /// longer needs parts[0].
+  torch::Tensor forward_concatenated_over_first(std::vector<torch::Tensor>& parts);
 
   ConvOptions options;
   torch::nn::Conv3d conv{nullptr};
@@ -43,6 +51,12 @@ class ConvLayerImpl : public torch::nn::Cloneable<ConvLayerImpl> {
 
  private:
   torch::Tensor transposed_forward(const torch::Tensor& x);
+  /// The 1x1x1 convolution of the parts' concatenation (float32 CPU parts of one map).
+  torch::Tensor pointwise_forward(at::TensorList parts) const;
+  /// out (out_channels x voxels, row-major) = this 1x1x1 layer's weight . voxels
+  /// [first_voxel, first_voxel + voxels) of sample n of the parts' concatenation (no bias).
+  void pointwise_product_into(at::Tensor& out, at::TensorList parts, int64_t n, int64_t first_voxel,
+                              int64_t voxels) const;
 };
 TORCH_MODULE(ConvLayer);
 

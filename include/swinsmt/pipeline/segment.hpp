@@ -133,9 +133,13 @@ class Segmenter {
   /// `release` (the same volume as `ct`, or null): its data is dropped once oriented.
   ModelGridRun prepare(const io::Volume& ct, io::Volume* release) const;
   Segmentation run_segment(const io::Volume& ct, io::Volume* release, const ProgressCallback& progress) const;
-  /// The network as a sliding-window predictor: float32 logits whatever the model's dtype.
-  /// The network as a sliding-window predictor; with `network_seconds`, the time inside it is added there.
+  /// The network as a sliding-window predictor: float32 logits whatever the model's dtype; with
+  /// `network_seconds`, the time inside it is added there.
   Predictor predictor(double* network_seconds = nullptr) const;
+  /// The network without its output block (SwinSMT::decode) and that block as a PointwiseHead, for
+  /// argmax() to make the logits cell by cell; their time is added to `network_seconds`.
+  Predictor features_predictor(double* network_seconds) const;
+  PointwiseHead output_head(double* network_seconds) const;
 
   LoadedModel model_;
   SegmentOptions options_;

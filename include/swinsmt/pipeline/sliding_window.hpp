@@ -46,6 +46,11 @@ struct SlidingWindowOptions {
 
 /// Called with a batch of windows (n, C, *roi) on the window device; returns (n, C_out, *roi).
 using Predictor = std::function<at::Tensor(const at::Tensor&)>;
+/// The last layer of a network when it maps each voxel's features to its logits on its own (a 1x1
+/// convolution): called with (1, C_in, *box) features of any box of a window, returns (1, C_out,
+/// *box). argmax() applies it a few slices of a cell at a time, so a window's C_out-channel logits
+/// are never in memory whole (118 channels of 128^3 voxels: 1 GB).
+using PointwiseHead = std::function<at::Tensor(const at::Tensor&)>;
 /// Called once with (0, total) before the first window, then after each predictor call with
 /// (windows done, windows in total).
 using ProgressCallback = std::function<void(int64_t done, int64_t total)>;
@@ -71,6 +76,13 @@ class SlidingWindowInferer {
   /// only the order of the float sums over overlapping windows differs. Throws swinsmt::Error for
   /// more than 256 channels, or when the scratch file cannot be created or written.
   at::Tensor argmax(const at::Tensor& inputs, const Predictor& predictor, const ProgressCallback& progress = {}) const;
+  /// argmax() of the predictions head(features(window)): `features` returns (n, C_in, *roi) per
+  /// batch of windows; `head`, which must treat every voxel on its own, is applied per piece of a
+  /// cell, then the importance weights, as argmax() weights the predictor's windows. Equal to
+  /// argmax() with the predictor head(features(x)) wherever the head gives the same logits for a
+  /// voxel whichever box it is computed in.
+  at::Tensor argmax(const at::Tensor& inputs, const Predictor& features, const PointwiseHead& head,
+                    const ProgressCallback& progress = {}) const;
 
   /// Number of windows per image for a given spatial size.
   int64_t window_count(const std::vector<int64_t>& image_size) const;
