@@ -65,6 +65,7 @@ DecodedSeg decode_seg(const std::string& path) {
   seg.series_description = text(ds, DCM_SeriesDescription);
   seg.content_label = text(ds, DCM_ContentLabel);
   seg.content_description = text(ds, DCM_ContentDescription);
+  seg.station_name = text(ds, DCM_StationName);
   Uint16 rows = 0, columns = 0;
   ds.findAndGetUint16(DCM_Rows, rows);
   ds.findAndGetUint16(DCM_Columns, columns);

@@ -32,7 +32,7 @@ struct SegFrame {
 
 struct DecodedSeg {
   std::string sop_class, study_uid, series_uid, sop_instance_uid, frame_of_reference_uid, patient_id;
-  std::string series_description, content_label, content_description;
+  std::string series_description, content_label, content_description, station_name;
   int64_t rows = 0, columns = 0;
   std::array<double, 6> orientation{};
   std::array<double, 2> pixel_spacing{};

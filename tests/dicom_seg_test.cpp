@@ -100,6 +100,7 @@ TEST(DicomSeg, SegmentsCodesFramesAndReferences) {
   EXPECT_EQ(seg.series_description, "swinsmt 0.1.0 model.pth");
   EXPECT_EQ(seg.content_label, "SWINSMT");
   EXPECT_EQ(seg.content_description, std::string(64, 'a'));
+  EXPECT_EQ(seg.station_name, "");  // the scanner's, not the SEG's
   std::vector<std::string> expected_refs, refs = seg.referenced_instances;
   for (const auto& s : source.slices) expected_refs.push_back(s.sop_instance_uid);
   std::sort(expected_refs.begin(), expected_refs.end());

@@ -9,6 +9,7 @@
 
 #include <ATen/ATen.h>
 #include <dcmtk/config/osconfig.h>  // first of DCMTK's headers
+#include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcuid.h>
 #include <dcmtk/dcmfg/fgderimg.h>
@@ -176,6 +177,11 @@ std::vector<std::string> write_dicom_seg(const std::string& path, const DicomSou
     dcmiod.setLogLevel(level);
     check(written, path, "the SEG data set");
   }
+  // importFromSourceImage also brings the scanner's station and institution (General Equipment);
+  // this object's equipment is swinsmt.
+  for (const DcmTagKey& key :
+       {DCM_StationName, DCM_InstitutionName, DCM_InstitutionAddress, DCM_InstitutionalDepartmentName})
+    file.getDataset()->findAndDeleteElement(key);
   detail::save_dicom_atomically(file, path);
   return notes;
 }
