@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <sstream>
 
 namespace swinsmt::test {
 namespace {
@@ -195,6 +196,51 @@ std::array<double, 3> pixel_position(const std::array<double, 3>& position, cons
     p[i] = position[i] + static_cast<double>(column) * spacing[1] * orientation[i] +
            static_cast<double>(row) * spacing[0] * orientation[3 + i];
   return p;
+}
+
+std::vector<SeriesVariant> geometry_variants(const io::DicomSource& original) {
+  const double columns = static_cast<double>(original.columns - 1), rows = static_cast<double>(original.rows - 1);
+  const double dx = original.pixel_spacing[1], dy = original.pixel_spacing[0];
+  const double z0 = original.slices.front().position[2];
+  const auto shifted = [](DcmDataset& ds, int axis, double by, const char* orientation) {
+    auto p = numbers_of(ds, DCM_ImagePositionPatient);
+    p[static_cast<size_t>(axis)] += by;
+    ds.putAndInsertString(DCM_ImagePositionPatient, decimal_strings(p).c_str());
+    if (orientation) ds.putAndInsertString(DCM_ImageOrientationPatient, orientation);
+  };
+  return {
+      {"feet_first", [=](size_t, DcmDataset& ds) { shifted(ds, 0, columns * dx, "-1\\0\\0\\0\\1\\0"); }},
+      {"flipped_rows", [=](size_t, DcmDataset& ds) { shifted(ds, 1, rows * dy, "1\\0\\0\\0\\-1\\0"); }},
+      {"tilted",
+       [=](size_t, DcmDataset& ds) {
+         const double z = numbers_of(ds, DCM_ImagePositionPatient)[2];
+         shifted(ds, 1, (z - z0) * std::tan(15.0 * M_PI / 180.0), nullptr);
+       }},
+  };
+}
+
+int structure_blocks(const std::array<double, 3>& p) {
+  static const int ids[] = {2, 3, 10, 12, 1, 0};
+  const int x = static_cast<int>(std::floor((p[0] + 250.37) / 100));
+  const int y = static_cast<int>(std::floor((p[1] + 440.37) / 100));
+  const int z = static_cast<int>(std::floor((p[2] + 767.37) / 10));
+  return ids[((x + 2 * y + z) % 6 + 6) % 6];
+}
+
+io::DicomOutputInfo test_output_info(char digit) {
+  io::DicomOutputInfo info;
+  info.algorithm_version = "0.1.0";
+  info.checkpoint_name = "model.pth";
+  info.checkpoint_sha256 = std::string(64, digit);
+  return info;
+}
+
+std::string dciodvfy_errors(const std::string& output) {
+  std::istringstream lines(output);
+  std::string line, errors;
+  while (std::getline(lines, line))
+    if (line.rfind("Error", 0) == 0) errors += line + "\n";
+  return errors;
 }
 
 at::Tensor labels_from_positions(const io::DicomSource& source,

@@ -53,10 +53,33 @@ at::Tensor seg_mask_on_source(const DecodedSeg& seg, int number, const io::Dicom
 /// header unchanged.
 void copy_series(const std::string& from, const std::string& to, const std::function<void(size_t, DcmDataset&)>& edit);
 
+/// A variant of a series made by editing each file's header (copy_series): the writers read no
+/// pixel, so the pixel data stays as it was.
+struct SeriesVariant {
+  std::string name;
+  std::function<void(size_t, DcmDataset&)> edit;
+};
+
+/// Variants of `original` whose grids cover the same patient positions: "feet_first" (rows run
+/// right to left, so the slice normal points to the feet), "flipped_rows" (columns run posterior to
+/// anterior) and "tilted" (gantry tilt: each slice shifted 15 degrees along its columns).
+std::vector<SeriesVariant> geometry_variants(const io::DicomSource& original);
+
 /// The numbers of a decimal string attribute ("" when absent).
 std::vector<double> numbers_of(DcmItem& item, const DcmTagKey& key);
 /// Numbers as a decimal string value ("a\\b\\c").
 std::string decimal_strings(const std::vector<double>& values);
+
+/// Five structures (kidney_right, kidney_left, lung_upper_lobe_left/right, spleen: two left/right
+/// pairs) in 100 mm blocks and 10 mm slabs, background elsewhere; block edges are off the bundled
+/// series' pixel centres.
+int structure_blocks(const std::array<double, 3>& position);
+
+/// A run as DICOM outputs describe it: version 0.1.0, checkpoint model.pth, SHA-256 `digit` x 64.
+io::DicomOutputInfo test_output_info(char digit);
+
+/// The "Error" lines of dciodvfy's output, one per line ("" when none).
+std::string dciodvfy_errors(const std::string& output);
 
 /// A label map on the grid of `source` whose value at each voxel is `f` of its centre (LPS mm).
 at::Tensor labels_from_positions(const io::DicomSource& source,

@@ -12,6 +12,7 @@
 #include <swinsmt/io/nifti.hpp>
 #include <swinsmt/io/structure_codes.hpp>
 #include <swinsmt/pipeline/labels.hpp>
+#include <swinsmt/pipeline/segmentation_writer.hpp>
 
 #include <ATen/ATen.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
@@ -32,23 +33,9 @@ const std::string kSegStorage = "1.2.840.10008.5.1.4.1.1.66.4";
 
 std::string uids_series() { return test::data_path("dicom_series_uids"); }
 
-/// Five structures (two left/right pairs among them) in 100 mm blocks and 10 mm slabs, background
-/// elsewhere; block edges are off the bundled series' pixel centres.
-int blocks(const std::array<double, 3>& p) {
-  static const int ids[] = {2, 3, 10, 12, 1, 0};  // kidney_right, kidney_left, lung_upper_lobe_left/right, spleen
-  const int x = static_cast<int>(std::floor((p[0] + 250.37) / 100));
-  const int y = static_cast<int>(std::floor((p[1] + 440.37) / 100));
-  const int z = static_cast<int>(std::floor((p[2] + 767.37) / 10));
-  return ids[((x + 2 * y + z) % 6 + 6) % 6];
-}
+const auto blocks = test::structure_blocks;
 
-io::DicomOutputInfo run_info() {
-  io::DicomOutputInfo info;
-  info.algorithm_version = "0.1.0";
-  info.checkpoint_name = "model.pth";
-  info.checkpoint_sha256 = std::string(64, 'a');
-  return info;
-}
+io::DicomOutputInfo run_info() { return test::test_output_info('a'); }
 
 /// Every frame of `seg` against `f` at its pixels' patient positions, and its position against the
 /// source slices.
@@ -132,39 +119,7 @@ TEST(DicomSeg, SegmentsCodesFramesAndReferences) {
 
 TEST(DicomSeg, FramesKeepThePositionsOfFeetFirstFlippedAndTiltedSeries) {
   test::ScratchDir dir("dicom_seg_geometry");
-  const io::DicomSource original = io::read_dicom_source(uids_series());
-  const double columns = static_cast<double>(original.columns - 1), rows = static_cast<double>(original.rows - 1);
-  const double dx = original.pixel_spacing[1], dy = original.pixel_spacing[0];
-  // Header edits only (the writer reads no pixel): each variant's grid covers the same points.
-  struct Variant {
-    std::string name;
-    std::function<void(size_t, DcmDataset&)> edit;
-  };
-  const std::vector<Variant> variants{
-      // Rows run right to left: the normal (row x column cosines) points to the feet.
-      {"feet_first",
-       [&](size_t, DcmDataset& ds) {
-         auto p = test::numbers_of(ds, DCM_ImagePositionPatient);
-         p[0] += columns * dx;
-         ds.putAndInsertString(DCM_ImagePositionPatient, test::decimal_strings(p).c_str());
-         ds.putAndInsertString(DCM_ImageOrientationPatient, "-1\\0\\0\\0\\1\\0");
-       }},
-      // Columns run posterior to anterior (row order flipped).
-      {"flipped_rows",
-       [&](size_t, DcmDataset& ds) {
-         auto p = test::numbers_of(ds, DCM_ImagePositionPatient);
-         p[1] += rows * dy;
-         ds.putAndInsertString(DCM_ImagePositionPatient, test::decimal_strings(p).c_str());
-         ds.putAndInsertString(DCM_ImageOrientationPatient, "1\\0\\0\\0\\-1\\0");
-       }},
-      // Gantry tilt: each slice shifted along its columns in proportion to its height.
-      {"tilted",
-       [&](size_t, DcmDataset& ds) {
-         auto p = test::numbers_of(ds, DCM_ImagePositionPatient);
-         p[1] += (p[2] + 766.5) * std::tan(15.0 * M_PI / 180.0);
-         ds.putAndInsertString(DCM_ImagePositionPatient, test::decimal_strings(p).c_str());
-       }},
-  };
+  const auto variants = test::geometry_variants(io::read_dicom_source(uids_series()));
   for (const auto& v : variants) {
     SCOPED_TRACE(v.name);
     test::copy_series(uids_series(), dir / v.name, v.edit);
@@ -276,11 +231,7 @@ TEST(DicomSegCli, DciodvfyFindsNoErrorInTheSeg) {
   io::write_dicom_seg(dir / "seg.dcm", source, test::labels_from_positions(source, blocks), swinsmt::labels(),
                       run_info());
   const auto check = test::run_command("dciodvfy " + test::quoted(dir / "seg.dcm"));
-  std::istringstream lines(check.output);
-  std::string line, errors;
-  while (std::getline(lines, line))
-    if (line.rfind("Error", 0) == 0) errors += line + "\n";
-  EXPECT_EQ(errors, "") << check.output;
+  EXPECT_EQ(test::dciodvfy_errors(check.output), "") << check.output;
   EXPECT_NE(check.output.find("Segmentation"), std::string::npos) << check.output;
   std::cout << "dciodvfy on the SEG:\n" << check.output;
 }
@@ -309,4 +260,48 @@ TEST(DicomSegCli, DicomOutputErrorsLeaveNothing) {
   EXPECT_FALSE(fs::exists(dir / "blanked"));
   EXPECT_FALSE(fs::exists(dir / "no_for_out"));
   EXPECT_FALSE(fs::exists(dir / "a.dcm"));
+}
+
+TEST(DicomOutputPaths, OneTypeIsTheFileSeveralTypesAFolder) {
+  test::ScratchDir dir("dicom_output_paths");
+  const std::vector<CtInput> inputs{{uids_series(), true, "a"}, {test::data_path("dicom_series"), true, "b"}};
+  WriterOptions options;
+  options.statistics = true;
+  options.types = {OutputType::dicom_seg};
+  const SegmentationWriter seg(dir / "out/a.dcm", {inputs[0]}, options);
+  EXPECT_EQ(seg.paths(0).dicom_seg, dir / "out/a.dcm");
+  EXPECT_EQ(seg.paths(0).labels, "");
+  EXPECT_EQ(seg.paths(0).record, dir / "out/a.swinsmt.json");
+  EXPECT_TRUE(seg.needs_dicom_source());
+  const SegmentationWriter batch(dir / "out", inputs, options);
+  EXPECT_EQ(batch.paths(1).dicom_seg, dir / "out/b.dcm");
+  EXPECT_EQ(batch.paths(1).statistics, dir / "out/b_statistics.json");
+
+  options.types = {OutputType::rtstruct, OutputType::nifti, OutputType::dicom_seg};
+  const SegmentationWriter all(dir / "out", {inputs[0]}, options);
+  EXPECT_EQ(all.paths(0).labels, dir / "out/seg.nii.gz");
+  EXPECT_EQ(all.paths(0).dicom_seg, dir / "out/seg.dcm");
+  EXPECT_EQ(all.paths(0).rtstruct, dir / "out/rtstruct.dcm");
+  EXPECT_EQ(all.paths(0).statistics, dir / "out/statistics.json");
+  EXPECT_EQ(all.paths(0).record, dir / "out/swinsmt.json");
+  const SegmentationWriter all_batch(dir / "out", inputs, options);
+  EXPECT_EQ(all_batch.paths(1).rtstruct, dir / "out/b/rtstruct.dcm");
+  EXPECT_EQ(all_batch.paths(1).record, dir / "out/b/swinsmt.json");
+  EXPECT_FALSE(fs::exists(dir / "out"));  // planning creates nothing
+
+  EXPECT_NE(test::error_of([&] {
+              SegmentationWriter(dir / "out/a.dcm", {inputs[0]}, options);
+            }).find("must be a folder when writing 3 output types"),
+            std::string::npos);
+  options.types = {OutputType::nifti, OutputType::nifti};
+  EXPECT_NE(test::error_of([&] { SegmentationWriter(dir / "out", {inputs[0]}, options); }).find("is given twice"),
+            std::string::npos);
+  options.types = {OutputType::rtstruct};
+  EXPECT_NE(test::error_of([&] {
+              SegmentationWriter(dir / "a.dcm", {{test::data_path("example_ct_sm.nii.gz"), false, "ct"}}, options);
+            }).find("--output-type rtstruct needs a DICOM series input"),
+            std::string::npos);
+  EXPECT_EQ(parse_output_type("dicom-seg"), OutputType::dicom_seg);
+  EXPECT_NE(test::error_of([] { parse_output_type("dicom_seg"); }).find("must be nifti, dicom-seg or rtstruct"),
+            std::string::npos);
 }

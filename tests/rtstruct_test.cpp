@@ -24,7 +24,7 @@ namespace {
 
 std::string uids_series() { return test::data_path("dicom_series_uids"); }
 
-/// Blocks of five structures, a liver ring (a hole with an island in it) and a stomach
+/// test::structure_blocks, a liver ring (a hole with an island in it) and a stomach
 /// checkerboard (regions touching only at corners).
 int shapes(const std::array<double, 3>& p) {
   const double r = std::hypot(p[0] + 100.2, p[1] + 300.2);
@@ -32,20 +32,10 @@ int shapes(const std::array<double, 3>& p) {
   const int64_t cx = static_cast<int64_t>(std::floor((p[0] - 50) / 0.9765625)),
                 cy = static_cast<int64_t>(std::floor((p[1] + 300) / 0.9765625));
   if (cx >= 0 && cx < 12 && cy >= 0 && cy < 12) return (cx + cy) % 2 == 0 ? 6 : 0;  // stomach
-  static const int ids[] = {2, 3, 10, 12, 1, 0};
-  const int x = static_cast<int>(std::floor((p[0] + 250.37) / 100));
-  const int y = static_cast<int>(std::floor((p[1] + 440.37) / 100));
-  const int z = static_cast<int>(std::floor((p[2] + 767.37) / 10));
-  return ids[((x + 2 * y + z) % 6 + 6) % 6];
+  return test::structure_blocks(p);
 }
 
-io::DicomOutputInfo run_info() {
-  io::DicomOutputInfo info;
-  info.algorithm_version = "0.1.0";
-  info.checkpoint_name = "model.pth";
-  info.checkpoint_sha256 = std::string(64, 'b');
-  return info;
-}
+io::DicomOutputInfo run_info() { return test::test_output_info('b'); }
 
 double dice(const at::Tensor& a, const at::Tensor& b) {
   const double both = (a.to(at::kBool) & b.to(at::kBool)).sum().item<double>();
@@ -98,6 +88,20 @@ TEST(RtStruct, ContoursRasteriseBackToTheVoxels) {
   expect_rois_equal_labels(rt, source, labels);
 }
 
+TEST(RtStruct, ContoursStayOnTheSlicesOfFeetFirstFlippedAndTiltedSeries) {
+  test::ScratchDir dir("rtstruct_geometry");
+  for (const auto& v : test::geometry_variants(io::read_dicom_source(uids_series()))) {
+    SCOPED_TRACE(v.name);
+    test::copy_series(uids_series(), dir / v.name, v.edit);
+    const io::DicomSource source = io::read_dicom_source(dir / v.name);
+    const at::Tensor labels = test::labels_from_positions(source, shapes);
+    io::write_rtstruct(dir / (v.name + ".dcm"), source, labels, swinsmt::labels(), run_info());
+    const test::DecodedRtStruct rt = test::decode_rtstruct(dir / (v.name + ".dcm"));
+    EXPECT_EQ(rt.rois.size(), 7u);
+    expect_rois_equal_labels(rt, source, labels);
+  }
+}
+
 TEST(RtStruct, DciodvfyFindsNoErrorAndTheCliWritesIt) {
   test::ScratchDir dir("cli_rtstruct");
   const auto run = test::run_swinsmt(test::fast_segment_args(uids_series(), dir / "out") +
@@ -116,11 +120,7 @@ TEST(RtStruct, DciodvfyFindsNoErrorAndTheCliWritesIt) {
                      run_info());
   for (const std::string& file : {dir / "out/rtstruct.dcm", dir / "shapes.dcm"}) {
     const auto check = test::run_command("dciodvfy " + test::quoted(file));
-    std::istringstream lines(check.output);
-    std::string line, errors;
-    while (std::getline(lines, line))
-      if (line.rfind("Error", 0) == 0) errors += line + "\n";
-    EXPECT_EQ(errors, "") << check.output;
+    EXPECT_EQ(test::dciodvfy_errors(check.output), "") << check.output;
     EXPECT_NE(check.output.find("RTStructureSet"), std::string::npos) << check.output;
     std::cout << "dciodvfy on " << file << ":\n" << check.output;
   }
