@@ -44,6 +44,18 @@ target_include_directories(swinsmt_gdcm SYSTEM INTERFACE "${GDCM_INCLUDE_DIR}")
 target_link_libraries(swinsmt_gdcm INTERFACE "${GDCM_MSFF_LIBRARY}" "${GDCM_DSED_LIBRARY}" "${GDCM_DICT_LIBRARY}"
                       "${GDCM_IOD_LIBRARY}" "${GDCM_Common_LIBRARY}")
 
+# DICOM outputs (SEG, RT-STRUCT): DCMTK (Debian libdcmtk-dev 3.6.7), whose dcmseg, dcmfg, dcmiod and
+# dcmrt build the objects from their modules. Its DCMTKConfig.cmake names every DCMTK tool and
+# library, so the libraries the writers use are found directly, like GDCM's.
+find_path(DCMTK_INCLUDE_DIR dcmtk/dcmseg/segdoc.h REQUIRED)
+foreach(part dcmseg dcmfg dcmiod dcmrt dcmdata oflog ofstd)
+  find_library(DCMTK_${part}_LIBRARY ${part} REQUIRED)
+  list(APPEND _swinsmt_dcmtk_libraries "${DCMTK_${part}_LIBRARY}")
+endforeach()
+add_library(swinsmt_dcmtk INTERFACE)
+target_include_directories(swinsmt_dcmtk SYSTEM INTERFACE "${DCMTK_INCLUDE_DIR}")
+target_link_libraries(swinsmt_dcmtk INTERFACE ${_swinsmt_dcmtk_libraries})
+
 # PNG previews.
 find_package(PNG REQUIRED)
 

@@ -10,6 +10,7 @@
 
 #include <swinsmt/checkpoint/load.hpp>
 #include <swinsmt/error.hpp>
+#include <swinsmt/io/dicom_source.hpp>
 #include <swinsmt/pipeline/labels.hpp>
 #include <swinsmt/pipeline/preprocess.hpp>
 #include <swinsmt/pipeline/segment.hpp>
@@ -46,6 +47,7 @@ struct SegmentArgs {
   std::vector<int64_t> roi{128};
   std::vector<double> hu_window{-1024, 1024};
   std::vector<std::string> roi_subset;
+  std::vector<std::string> output_types{"nifti"};
   double overlap = 0.5;
   int threads = 0;
   int64_t sw_batch = 1;
@@ -88,6 +90,14 @@ std::string tenths(double seconds) {
   std::ostringstream out;
   out << std::fixed << std::setprecision(1) << seconds;
   return out.str();
+}
+
+/// A case's label map files, comma-separated.
+std::string output_list(const OutputPaths& p) {
+  std::string out;
+  for (const auto* file : {&p.labels, &p.dicom_seg, &p.rtstruct})
+    if (!file->empty()) out += (out.empty() ? "" : ", ") + *file;
+  return out;
 }
 
 void throw_if_interrupted() {
@@ -163,9 +173,14 @@ void run_segment(const SegmentArgs& args) {
           << (args.nan_as ? std::to_string(*args.nan_as) : "none") << "; dtype " << args.model.dtype << "; merging "
           << args.model.merging << (args.model.no_normalize ? "; no-normalize" : "") << "; "
           << (args.masks ? "masks" : "label map") << "; subset " << detail::join(subset, ",") << "; statistics "
-          << args.statistics << "; preview " << args.preview;
+          << args.statistics << "; preview " << args.preview << "; outputs " << detail::join(args.output_types, ",");
   WriterOptions writer_options;
   writer_options.form = args.masks ? LabelOutput::masks : LabelOutput::label_map;
+  writer_options.types.clear();
+  for (const auto& type : args.output_types) writer_options.types.push_back(parse_output_type(type));
+  writer_options.dicom.algorithm_version = SWINSMT_VERSION;
+  writer_options.dicom.checkpoint_name = std::filesystem::path(args.weights).filename().string();
+  writer_options.dicom.checkpoint_sha256 = checkpoint_sha256;
   writer_options.statistics = args.statistics;
   writer_options.preview = args.preview;
   writer_options.overwrite = args.overwrite;
@@ -187,8 +202,8 @@ void run_segment(const SegmentArgs& args) {
   const auto report_line = [&](size_t n, const std::string& status,
                                std::optional<std::chrono::steady_clock::time_point> case_started = std::nullopt) {
     const OutputPaths& p = writer.paths(n);
-    nlohmann::json outputs = nlohmann::json::array({p.labels});
-    for (const auto* file : {&p.statistics, &p.preview, &p.record})
+    nlohmann::json outputs = nlohmann::json::array();
+    for (const auto* file : {&p.labels, &p.dicom_seg, &p.rtstruct, &p.statistics, &p.preview, &p.record})
       if (!file->empty()) outputs.push_back(*file);
     nlohmann::json line{
         {"input", cases[n].path},
@@ -242,8 +257,13 @@ void run_segment(const SegmentArgs& args) {
       try {
         const auto read_started = std::chrono::steady_clock::now();
         io::Volume ct = read_ct(c);
+        // What the DICOM outputs reference, read (and checked) before the minutes of inference.
+        std::optional<io::DicomSource> source;
+        if (writer.needs_dicom_source()) source = io::read_dicom_source(c.path);
         const double read_seconds = detail::seconds_since(read_started);
         for (const auto& warning : ct.warnings) std::cerr << "swinsmt: warning: " << warning << "\n";
+        if (source)
+          for (const auto& note : source->notes) std::cerr << "swinsmt: " << note << "\n";
         if (args.nan_as) {
           const int64_t replaced = replace_non_finite(ct.data, *args.nan_as);
           if (replaced > 0)
@@ -264,7 +284,8 @@ void run_segment(const SegmentArgs& args) {
             keep_voxels ? segmenter.segment(ct, on_window) : segmenter.segment(std::move(ct), on_window);
         bar.finish();
         const auto write_started = std::chrono::steady_clock::now();
-        writer.write(n, ct, result.labels, out_channels - 1);
+        const auto notes = writer.write(n, ct, result.labels, out_channels - 1, source ? &*source : nullptr);
+        for (const auto& note : notes) std::cerr << "swinsmt: " << note << "\n";
         const double write_seconds = detail::seconds_since(write_started);
         ++done;
         auto line = report_line(n, "done", case_started);
@@ -273,7 +294,7 @@ void run_segment(const SegmentArgs& args) {
         if (!args.quiet) {
           const auto& g = result.model_grid;
           std::cerr << "swinsmt: " << c.path << " (" << result.input_axis_codes << ", " << ct_shape[0] << " x "
-                    << ct_shape[1] << " x " << ct_shape[2] << ") -> " << writer.paths(n).labels << ": "
+                    << ct_shape[1] << " x " << ct_shape[2] << ") -> " << output_list(writer.paths(n)) << ": "
                     << result.windows << (result.windows == 1 ? " window" : " windows") << " on a " << g[0] << " x "
                     << g[1] << " x " << g[2] << " grid, " << static_cast<int>(result.seconds * 10) / 10.0 << " s\n";
           const auto& t = result.times;
@@ -329,8 +350,16 @@ void add_segment_command(CLI::App& app) {
                   "per line (repeatable)")
       ->required();
   cmd->add_option("--output,-o", args->output,
-                  "Label map file (.nii.gz); with --masks a folder; with several inputs a folder")
+                  "Label map file (.nii.gz; .dcm for a DICOM --output-type); with --masks, several inputs or "
+                  "several output types a folder")
       ->required();
+  cmd->add_option("--output-type", args->output_types,
+                  "What the label map is written as (repeatable): nifti, dicom-seg (DICOM SEG), rtstruct (DICOM "
+                  "RT Structure Set); the DICOM types reference the source series, so they need DICOM inputs. "
+                  "With several, each case's folder holds seg.nii.gz, seg.dcm, rtstruct.dcm")
+      ->check(CLI::IsMember({"nifti", "dicom-seg", "rtstruct"}))
+      ->take_all()
+      ->capture_default_str();
   cmd->add_option("--weights,-w", args->weights, "Checkpoint (.pth, .ckpt, .safetensors)")
       ->required()
       ->check(CLI::ExistingFile);

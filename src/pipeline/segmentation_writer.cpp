@@ -6,7 +6,9 @@
 
 #include <swinsmt/error.hpp>
 #include <swinsmt/io/dicom.hpp>
+#include <swinsmt/io/dicom_seg_writer.hpp>
 #include <swinsmt/io/nifti.hpp>
+#include <swinsmt/io/rtstruct_writer.hpp>
 #include <swinsmt/pipeline/labels.hpp>
 #include <swinsmt/pipeline/preview.hpp>
 #include <swinsmt/pipeline/segment.hpp>
@@ -20,6 +22,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace swinsmt {
@@ -30,10 +33,26 @@ using detail::ends_with;
 
 bool is_nifti_name(const std::string& name) { return ends_with(name, ".nii") || ends_with(name, ".nii.gz"); }
 
+bool has(const std::vector<OutputType>& types, OutputType type) {
+  return std::find(types.begin(), types.end(), type) != types.end();
+}
+
+const char* type_name(OutputType type) {
+  return type == OutputType::nifti ? "nifti" : type == OutputType::dicom_seg ? "dicom-seg" : "rtstruct";
+}
+
+/// The file name an output type takes in a folder of several types.
+const char* file_in_folder(OutputType type) {
+  return type == OutputType::nifti ? "seg.nii.gz" : type == OutputType::dicom_seg ? "seg.dcm" : "rtstruct.dcm";
+}
+
+/// The extension of an output type's file when it is the only type.
+const char* extension(OutputType type) { return type == OutputType::nifti ? ".nii.gz" : ".dcm"; }
+
 std::string case_name(const fs::path& input) {
   std::string name = input.filename().string();
   if (name.empty()) name = input.parent_path().filename().string();  // "folder/"
-  for (const char* suffix : {".nii.gz", ".nii"})
+  for (const char* suffix : {".nii.gz", ".nii", ".dcm"})
     if (ends_with(name, suffix)) return name.substr(0, name.size() - std::string(suffix).size());
   return name;
 }
@@ -144,28 +163,71 @@ io::Volume read_ct(const CtInput& input) {
   return input.dicom ? io::read_dicom_series(input.path) : io::read_nifti(input.path);
 }
 
+OutputType parse_output_type(const std::string& name) {
+  for (OutputType type : {OutputType::nifti, OutputType::dicom_seg, OutputType::rtstruct})
+    if (name == type_name(type)) return type;
+  throw Error("--output-type must be nifti, dicom-seg or rtstruct, got \"" + name + "\"");
+}
+
 SegmentationWriter::SegmentationWriter(std::string output, const std::vector<CtInput>& inputs, WriterOptions options)
     : output_(std::move(output)), options_(std::move(options)), inputs_(inputs) {
   const bool masks = options_.form == LabelOutput::masks;
   const fs::path out = normalized(output_);
   if (out.empty()) throw Error("the output path is empty");
+  auto& types = options_.types;
+  if (types.empty()) throw Error("no output type given; expected nifti, dicom-seg, rtstruct or several");
+  for (size_t i = 0; i < types.size(); ++i)
+    if (std::find(types.begin(), types.begin() + i, types[i]) != types.begin() + i)
+      throw Error(std::string("--output-type ") + type_name(types[i]) + " is given twice");
+  for (OutputType type : types) {
+    if (type == OutputType::nifti) continue;
+    if (masks)
+      throw Error(std::string("--masks writes NIfTI masks; it cannot be combined with --output-type ") +
+                  type_name(type));
+    for (const CtInput& c : inputs)
+      if (!c.dicom)
+        throw Error(std::string("--output-type ") + type_name(type) +
+                    " needs a DICOM series input (DICOM outputs reference their source images), but " + c.path +
+                    " is a NIfTI file");
+  }
+  const bool several_types = types.size() > 1;
+  const OutputType single = types.front();
+  // The label map files of one case: in `folder` under the fixed names, or `file` for one type.
+  const auto set_outputs = [&](OutputPaths& p, const fs::path& folder, const fs::path& file) {
+    for (OutputType type : types) {
+      const std::string path = several_types ? (folder / file_in_folder(type)).string() : file.string();
+      (type == OutputType::nifti ? p.labels : type == OutputType::dicom_seg ? p.dicom_seg : p.rtstruct) = path;
+    }
+  };
   if (inputs.size() == 1) {
     OutputPaths p;
-    p.labels = out.string();
     // As TotalSegmentator: the extras go beside the multilabel file, or into the masks folder.
     fs::path folder = out;
-    if (!masks) {
-      if (!is_nifti_name(out.filename().string()))
+    if (masks) {
+      set_outputs(p, out, out);  // the folder
+    } else if (several_types) {
+      if (is_nifti_name(out.filename().string()) || ends_with(out.filename().string(), ".dcm"))
+        throw Error("output " + output_ + " must be a folder when writing " + std::to_string(types.size()) +
+                    " output types (it holds seg.nii.gz, seg.dcm, rtstruct.dcm and the extras)");
+      set_outputs(p, out, out);
+    } else {
+      const std::string name = out.filename().string();
+      if (single == OutputType::nifti && !is_nifti_name(name))
         throw Error("output " + output_ +
                     " must be a NIfTI file name ending in .nii.gz or .nii (with --masks, a folder)");
+      if (single != OutputType::nifti && !ends_with(name, ".dcm"))
+        throw Error("output " + output_ + " must be a DICOM file name ending in .dcm (--output-type " +
+                    type_name(single) + ")");
+      set_outputs(p, out, out);
       folder = out.has_parent_path() ? out.parent_path() : fs::path(".");
     }
     if (options_.statistics) p.statistics = (folder / "statistics.json").string();
     if (options_.preview) p.preview = (folder / "preview.png").string();
-    p.record = masks ? (out / "swinsmt.json").string() : (folder / (case_name(out) + ".swinsmt.json")).string();
+    p.record = masks || several_types ? (out / "swinsmt.json").string()
+                                      : (folder / (case_name(out) + ".swinsmt.json")).string();
     paths_.push_back(p);
   } else {
-    if (is_nifti_name(out.filename().string()))
+    if (is_nifti_name(out.filename().string()) || ends_with(out.filename().string(), ".dcm"))
       throw Error("output " + output_ + " must be a folder when segmenting " + std::to_string(inputs.size()) +
                   " volumes");
     std::set<std::string> names;
@@ -173,13 +235,13 @@ SegmentationWriter::SegmentationWriter(std::string output, const std::vector<CtI
       if (!names.insert(c.name).second)
         throw Error("two inputs are both named \"" + c.name + "\"; their outputs in " + output_ + " would clash");
       OutputPaths p;
-      if (masks) {
-        p.labels = (out / c.name).string();
+      if (masks || several_types) {
+        set_outputs(p, out / c.name, out / c.name);  // with masks: the folder
         if (options_.statistics) p.statistics = (out / c.name / "statistics.json").string();
         if (options_.preview) p.preview = (out / c.name / "preview.png").string();
         p.record = (out / c.name / "swinsmt.json").string();
       } else {
-        p.labels = (out / (c.name + ".nii.gz")).string();
+        set_outputs(p, out, out / (c.name + extension(single)));
         if (options_.statistics) p.statistics = (out / (c.name + "_statistics.json")).string();
         if (options_.preview) p.preview = (out / (c.name + "_preview.png")).string();
         p.record = (out / (c.name + ".swinsmt.json")).string();
@@ -262,7 +324,7 @@ SegmentationWriter::SegmentationWriter(std::string output, const std::vector<CtI
       check_creatable(folder, "the masks folder");
       continue;  // the extras live inside the masks folder, written with it
     }
-    for (const auto* file : {&p.labels, &p.statistics, &p.preview, &p.record}) {
+    for (const auto* file : {&p.labels, &p.dicom_seg, &p.rtstruct, &p.statistics, &p.preview, &p.record}) {
       if (file->empty()) continue;
       refuse_inputs(*file);
       check_writable_output(*file, replace_[i]);
@@ -271,11 +333,27 @@ SegmentationWriter::SegmentationWriter(std::string output, const std::vector<CtI
   }
 }
 
-void SegmentationWriter::write(size_t index, const io::Volume& ct, const at::Tensor& all_labels,
-                               int num_structures) const {
+bool SegmentationWriter::needs_dicom_source() const {
+  return has(options_.types, OutputType::dicom_seg) || has(options_.types, OutputType::rtstruct);
+}
+
+std::vector<std::string> SegmentationWriter::write(size_t index, const io::Volume& ct, const at::Tensor& all_labels,
+                                                   int num_structures, const io::DicomSource* given_source) const {
   const OutputPaths& p = paths_.at(index);
   const auto& keep = options_.keep;
   const at::Tensor labels = keep.empty() ? all_labels : keep_labels(all_labels, keep);
+  std::vector<int> ids = keep;
+  if (ids.empty())
+    for (int id = 1; id <= num_structures; ++id) ids.push_back(id);
+  std::vector<std::string> notes;
+  // The source series of the DICOM outputs, read before anything is written.
+  std::optional<io::DicomSource> read_source;
+  const io::DicomSource* source = given_source;
+  if (needs_dicom_source() && !source) {
+    read_source = io::read_dicom_source(inputs_.at(index).path);
+    source = &*read_source;
+  }
+  if (source && !given_source) notes.insert(notes.end(), source->notes.begin(), source->notes.end());
 
   std::vector<StructureStatistics> statistics;
   if (!p.statistics.empty()) {
@@ -315,30 +393,45 @@ void SegmentationWriter::write(size_t index, const io::Volume& ct, const at::Ten
   };
 
   if (options_.form == LabelOutput::label_map) {
-    for (const auto* file : {&p.labels, &p.statistics, &p.preview, &p.record}) {
+    for (const auto* file : {&p.labels, &p.dicom_seg, &p.rtstruct, &p.statistics, &p.preview, &p.record}) {
       std::error_code ec;
       if (!file->empty() && fs::path(*file).has_parent_path())
         fs::create_directories(fs::path(*file).parent_path(), ec);
     }
     std::vector<std::string> files;
-    for (const auto* file : {&p.labels, &p.statistics, &p.preview})
+    for (const auto* file : {&p.labels, &p.dicom_seg, &p.rtstruct, &p.statistics, &p.preview})
       if (!file->empty()) files.push_back(name_of(*file));
     // First marked as swinsmt's and unfinished, so a run interrupted among the files may replace them.
     record_outputs(record_folder, files);
     detail::write_case_record(p.record, record);
-    io::write_nifti(p.labels, labels, ct.geometry);
-    write_extras(p.statistics, p.preview);
+    // A write that fails part way removes what it put in place and its record: nothing partial stays.
+    try {
+      if (!p.labels.empty()) io::write_nifti(p.labels, labels, ct.geometry);
+      std::map<int, std::string> structures;
+      for (int id : ids) structures.emplace(id, label_name(id));
+      if (!p.dicom_seg.empty()) {
+        const auto seg_notes = io::write_dicom_seg(p.dicom_seg, *source, labels, structures, options_.dicom);
+        notes.insert(notes.end(), seg_notes.begin(), seg_notes.end());
+      }
+      if (!p.rtstruct.empty()) {
+        const auto rt_notes = io::write_rtstruct(p.rtstruct, *source, labels, structures, options_.dicom);
+        notes.insert(notes.end(), rt_notes.begin(), rt_notes.end());
+      }
+      write_extras(p.statistics, p.preview);
+    } catch (...) {
+      std::error_code ec;
+      for (const auto* file : {&p.labels, &p.dicom_seg, &p.rtstruct, &p.statistics, &p.preview, &p.record})
+        if (!file->empty()) fs::remove(*file, ec);
+      throw;
+    }
     record.status = "done";
     record_outputs(record_folder, files);
     detail::write_case_record(p.record, record);
-    return;
+    return notes;
   }
   // Masks: written into a temporary sibling folder first. A new folder is that folder renamed into
   // place, so it only ever appears complete; into an existing one (with overwrite) each file is
   // moved over its namesake, and nothing else in the folder is touched.
-  std::vector<int> ids = keep;
-  if (ids.empty())
-    for (int id = 1; id <= num_structures; ++id) ids.push_back(id);
   const fs::path target(p.labels);
   const fs::path temp = target.string() + ".partial" + std::to_string(::getpid());
   std::error_code ec;
@@ -361,7 +454,7 @@ void SegmentationWriter::write(size_t index, const io::Volume& ct, const at::Ten
     detail::write_case_record((temp / record_name).string(), record);
     if (!fs::exists(target)) {
       fs::rename(temp, target);
-      return;
+      return notes;
     }
     if (!replace_.at(index)) throw Error(p.labels + " already exists; pass --overwrite to replace it");
     if (!fs::is_directory(target))
@@ -377,6 +470,7 @@ void SegmentationWriter::write(size_t index, const io::Volume& ct, const at::Ten
     fs::remove_all(temp, ec);
     throw;
   }
+  return notes;
 }
 
 }  // namespace swinsmt
