@@ -215,7 +215,7 @@ SegmentationWriter::SegmentationWriter(std::string output, const std::vector<CtI
   // The names a masks folder's files take: <structure>.nii.gz (label id, name) and the extras.
   std::map<std::string, std::pair<int, std::string>> mask_names;
   if (masks)
-    for (const auto& [id, name] : labels()) mask_names.emplace(name + ".nii.gz", std::make_pair(id, name));
+    for (const auto& [id, name] : names()) mask_names.emplace(name + ".nii.gz", std::make_pair(id, name));
   for (size_t i : cases_) {
     const OutputPaths& p = paths_[i];
     std::error_code ec;
@@ -279,7 +279,7 @@ void SegmentationWriter::write(size_t index, const io::Volume& ct, const at::Ten
 
   std::vector<StructureStatistics> statistics;
   if (!p.statistics.empty()) {
-    statistics = compute_statistics(labels, ct, num_structures);
+    statistics = compute_statistics(labels, ct, num_structures, names());
     if (!keep.empty()) {
       std::vector<StructureStatistics> chosen;
       for (const auto& s : statistics)
@@ -348,7 +348,8 @@ void SegmentationWriter::write(size_t index, const io::Volume& ct, const at::Ten
     throw Error("cannot create the folder " + temp.string() + " (to write " + p.labels + "): " + ec.message());
   try {
     for (int id : ids)
-      io::write_nifti((temp / (label_name(id) + ".nii.gz")).string(), labels.eq(id).to(at::kByte), ct.geometry);
+      io::write_nifti((temp / (label_name(id, names()) + ".nii.gz")).string(), labels.eq(id).to(at::kByte),
+                      ct.geometry);
     write_extras(p.statistics.empty() ? "" : (temp / "statistics.json").string(),
                  p.preview.empty() ? "" : (temp / "preview.png").string());
     // Everything in the temporary folder is what this write made; the record lists it.
