@@ -198,13 +198,13 @@ TEST(ModelCard, LoadHonoursTheCardsNetworkFields) {
   c10::InferenceMode guard;
   test::ScratchDir dir("card_load");
   test::Fixture io("smt_f12_mergingv2_e3.io.safetensors");
-  const auto loaded = load(write_fixture(dir, "with_card.safetensors", full_card()));
+  auto loaded = load(write_fixture(dir, "with_card.safetensors", full_card()));
   ASSERT_TRUE(loaded.card);
   EXPECT_EQ(loaded.config.downsample(), Merging::v2);
   EXPECT_FALSE(loaded.config.normalize());
   test::expect_close("output with the card", loaded.model->forward(io.at("input")), io.at("output"));
   // The same file without a card runs the official defaults, and so differs.
-  const auto plain = load(write_fixture(dir, "plain.safetensors", std::nullopt));
+  auto plain = load(write_fixture(dir, "plain.safetensors", std::nullopt));
   EXPECT_FALSE(plain.card);
   EXPECT_EQ(plain.config.downsample(), Merging::v1);
   EXPECT_GT(test::max_abs_error(plain.model->forward(io.at("input")), io.at("output")), 1e-2);
