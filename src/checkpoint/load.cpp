@@ -5,11 +5,62 @@
 #include <ATen/Context.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
+#include <nlohmann/json.hpp>
+
 namespace swinsmt {
+namespace {
+
+/// What `convert` records in the "config" metadata that the tensors cannot show: the merging version
+/// and normalize. Anything unreadable there is left to the defaults (the card, when there is one,
+/// is checked strictly instead).
+ConfigOverrides metadata_overrides(const Metadata& metadata) {
+  ConfigOverrides o;
+  const auto it = metadata.find("config");
+  if (it == metadata.end()) return o;
+  const auto j = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return o;
+  if (const auto d = j.find("downsample"); d != j.end() && d->is_string())
+    if (d->get<std::string>() == "merging" || d->get<std::string>() == "mergingv2")
+      o.downsample = parse_merging(d->get<std::string>());
+  if (const auto n = j.find("normalize"); n != j.end() && n->is_boolean()) o.normalize = n->get<bool>();
+  return o;
+}
+
+/// `base` with every field `over` sets replaced.
+ConfigOverrides merged(ConfigOverrides base, const ConfigOverrides& over) {
+  const auto take = [](auto& target, const auto& value) {
+    if (value) target = value;
+  };
+  take(base.downsample, over.downsample);
+  take(base.normalize, over.normalize);
+  take(base.in_channels, over.in_channels);
+  take(base.out_channels, over.out_channels);
+  take(base.feature_size, over.feature_size);
+  take(base.num_experts, over.num_experts);
+  take(base.use_v2, over.use_v2);
+  take(base.use_moe, over.use_moe);
+  take(base.img_size, over.img_size);
+  return base;
+}
+
+}  // namespace
 
 LoadedModel load(const std::string& path, const LoadOptions& options) {
   auto ckpt = read_checkpoint(path);
-  auto config = infer_options(ckpt.state, options.config, path);
+  // The card given wins over the one in the file; either is checked against the tensors first, so
+  // a mismatch names the card and the tensor rather than failing somewhere in the network.
+  std::optional<ModelCard> card = options.card;
+  std::string card_source = options.card_source;
+  if (!card) {
+    card = model_card_from_metadata(ckpt.info.metadata, path);
+    card_source = path + " (its model card)";
+  }
+  ConfigOverrides overrides = metadata_overrides(ckpt.info.metadata);
+  if (card) {
+    check_model_card(*card, ckpt.state, card_source, path);
+    overrides = card_overrides(*card);
+  }
+  auto config = infer_options(ckpt.state, merged(overrides, options.config), path);
   SwinSMT model(config);
   auto report = load_state_dict(*model, ckpt.state, options.strict, path);
   ckpt.state.clear();
@@ -26,7 +77,7 @@ LoadedModel load(const std::string& path, const LoadOptions& options) {
   // fastest algorithm once per shape.
   if (options.device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
   model->eval();
-  return {model, config, std::move(ckpt.info), std::move(report)};
+  return {model, config, std::move(ckpt.info), std::move(report), std::move(card)};
 }
 
 void move_module(torch::nn::Module& module, c10::Device device, c10::ScalarType dtype) {

@@ -10,9 +10,11 @@
 namespace swinsmt::cli {
 
 ConfigOverrides ModelArgs::overrides() const {
+  // Only what was asked for: everything else comes from the model card (or the file's "config"
+  // metadata), else the official defaults.
   ConfigOverrides o;
-  o.downsample = parse_merging(merging);
-  o.normalize = !no_normalize;
+  if (!merging.empty()) o.downsample = parse_merging(merging);
+  if (no_normalize) o.normalize = false;
   return o;
 }
 
@@ -25,11 +27,14 @@ LoadOptions ModelArgs::load_options() const {
 }
 
 void add_configuration_options(CLI::App& command, ModelArgs& args) {
-  command.add_option("--merging", args.merging, "Patch merging version of the weights (not visible in the tensors)")
-      ->check(CLI::IsMember({"merging", "mergingv2"}))
-      ->capture_default_str();
+  command
+      .add_option("--merging", args.merging,
+                  "Patch merging version of the weights (not visible in the tensors; default: the model card's, "
+                  "else merging)")
+      ->check(CLI::IsMember({"merging", "mergingv2"}));
   command.add_flag("--no-normalize", args.no_normalize,
-                   "The model was built with normalize=False (not visible in the tensors)");
+                   "The model was built with normalize=False (not visible in the tensors; default: the model "
+                   "card's, else normalize=True)");
 }
 
 void add_device_options(CLI::App& command, ModelArgs& args) {

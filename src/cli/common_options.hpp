@@ -15,10 +15,11 @@
 namespace swinsmt::cli {
 
 struct ModelArgs {
-  std::string merging = "merging", device = "cpu", dtype = "float32";
+  std::string merging;  ///< "" = not given: the model card's, else the official "merging"
+  std::string device = "cpu", dtype = "float32";
   bool no_normalize = false;
 
-  /// --merging and --no-normalize as configuration overrides.
+  /// --merging and --no-normalize as configuration overrides (set only when given).
   ConfigOverrides overrides() const;
   /// overrides() plus the parsed --device and --dtype. Throws swinsmt::Error for a bad device.
   LoadOptions load_options() const;

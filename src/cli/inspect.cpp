@@ -7,6 +7,7 @@
 
 #include <swinsmt/checkpoint/checkpoint.hpp>
 #include <swinsmt/checkpoint/config_inference.hpp>
+#include <swinsmt/checkpoint/model_card.hpp>
 #include <swinsmt/error.hpp>
 
 #include <ATen/ATen.h>
@@ -58,20 +59,31 @@ void run_inspect(const InspectArgs& args) {
   std::map<std::string, int64_t> dtypes;
   for (const auto& item : ckpt.state) ++dtypes[c10::toString(item.value().scalar_type())];
   const int64_t params = parameter_count(ckpt.state);
+  // A malformed card is reported, not fatal: inspect is where one looks at a broken file.
+  std::optional<ModelCard> card;
+  std::string card_error;
+  try {
+    card = model_card_from_metadata(info.metadata, args.checkpoint);
+  } catch (const Error& e) {
+    card_error = e.what();
+  }
 
   if (args.json) {
-    nlohmann::json out = {{"path", info.path},
-                          {"container", container_name(info.container)},
-                          {"location", info.location},
-                          {"stripped_prefix", info.stripped_prefix},
-                          {"tensors", ckpt.state.size()},
-                          {"dtypes", dtypes},
-                          {"parameters", params},
-                          {"config", config ? config_json(*config) : nlohmann::json(nullptr)},
-                          {"description", config ? describe(*config) : ""},
-                          {"config_error", config_error},
-                          {"entries", nlohmann::json::object()},
-                          {"metadata", info.metadata}};
+    nlohmann::json out = {
+        {"path", info.path},
+        {"container", container_name(info.container)},
+        {"location", info.location},
+        {"stripped_prefix", info.stripped_prefix},
+        {"tensors", ckpt.state.size()},
+        {"dtypes", dtypes},
+        {"parameters", params},
+        {"config", config ? config_json(*config) : nlohmann::json(nullptr)},
+        {"description", config ? describe(*config) : ""},
+        {"config_error", config_error},
+        {"model_card", card ? nlohmann::json::parse(model_card_json(*card)) : nlohmann::json(nullptr)},
+        {"model_card_error", card_error},
+        {"entries", nlohmann::json::object()},
+        {"metadata", info.metadata}};
     for (const auto& [key, text] : info.entries) out["entries"][key] = text;
     std::cout << out.dump(2) << "\n";
     return;
@@ -90,6 +102,24 @@ void run_inspect(const InspectArgs& args) {
     std::cout << "config:      " << describe(*config) << "\n";
   else
     std::cout << "config:      not inferred: " << config_error << "\n";
+  if (card) {
+    const auto& c = *card;
+    std::cout << "model card:  " << (c.name.empty() ? "(no name)" : c.name) << " (schema version " << c.version << ")\n"
+              << "  network:       merging " << merging_name(c.merging) << ", normalize "
+              << (c.normalize ? "true" : "false") << ", out_channels " << c.out_channels << "\n"
+              << "  preprocessing: orientation " << c.orientation << ", " << describe_preprocessing(c) << " (-> "
+              << c.intensity.b_min << ".." << c.intensity.b_max << (c.intensity.clip ? ", clipped" : "") << ")\n"
+              << "  inference:     overlap " << c.overlap << ", " << c.blending
+              << " blending, back to the input grid: " << back_to_input_name(c.back_to_input) << "\n"
+              << "  labels:        " << c.labels.size() << ":";
+    for (const auto& l : c.labels) std::cout << " " << l.value << " " << l.name << (&l == &c.labels.back() ? "" : ",");
+    std::cout << "\n"
+              << "  provenance:    source SHA-256 " << (c.source_sha256.empty() ? "-" : c.source_sha256)
+              << ", training data " << (c.training_data.empty() ? "-" : c.training_data) << ", licence "
+              << (c.licence.empty() ? "-" : c.licence) << "\n";
+  } else if (!card_error.empty()) {
+    std::cout << "model card:  unreadable: " << card_error << "\n";
+  }
   if (!info.entries.empty()) {
     std::cout << "other entries:\n";
     for (const auto& [key, text] : info.entries) std::cout << "  " << key << " -> " << text << "\n";
@@ -97,7 +127,8 @@ void run_inspect(const InspectArgs& args) {
   if (!info.metadata.empty()) {
     std::cout << "metadata:\n";
     for (const auto& [key, text] : info.metadata)
-      std::cout << "  " << key << ": " << (text.size() > 200 ? text.substr(0, 200) + "..." : text) << "\n";
+      if (key != kModelCardMetadataKey)  // shown above
+        std::cout << "  " << key << ": " << (text.size() > 200 ? text.substr(0, 200) + "..." : text) << "\n";
   }
 }
 

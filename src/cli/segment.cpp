@@ -1,6 +1,7 @@
 // `swinsmt segment`: CT volumes (NIfTI files, DICOM series folders, or folders of them) to label maps,
 // with optional per-structure masks, statistics and a PNG preview. Weights are loaded once.
 
+#include "card_defaults.hpp"
 #include "commands.hpp"
 #include "common/sha256.hpp"
 #include "common/stopwatch.hpp"
@@ -39,7 +40,8 @@ namespace {
 
 struct SegmentArgs {
   std::vector<std::string> inputs;
-  std::string output, weights, blend = "gaussian", crop = "none", temp_dir, shard, report;
+  std::string output, weights, card, blend = "gaussian", crop = "none", temp_dir, shard, report;
+  const CLI::App* command = nullptr;  ///< to tell the flags given from the defaults (card_defaults.hpp)
   std::optional<int64_t> shard_count;
   std::vector<std::string> spacing{"1.5"};
   std::optional<double> nan_as;
@@ -141,9 +143,13 @@ void run_segment(const SegmentArgs& args) {
   options.crop_body = args.crop == "body";
   options.accumulator_memory_mib = args.accumulator_memory;
   options.temp_dir = args.temp_dir;
+  // The model card's settings wherever no flag was given.
+  const std::optional<ModelCard> card = model_card_for(args.weights, args.card);
+  options = apply_model_card(card, options, *args.command, args.weights);
+  const LabelTable names = run_label_names(card);
   // Fail fast on everything that does not need the weights: options, names, inputs, outputs.
   options = validated(options);
-  const std::vector<int> subset = label_ids(args.roi_subset);
+  const std::vector<int> subset = label_ids(args.roi_subset, names);
   std::vector<CtInput> cases = find_ct_inputs(args.inputs);
   // A shard of the batch: from --shard, else from a Slurm job array or a Kubernetes Indexed Job.
   if (!args.shard.empty() && args.shard_count)
@@ -166,14 +172,16 @@ void run_segment(const SegmentArgs& args) {
   const std::string checkpoint_sha256 = sha256_of_file(args.weights);
   std::ostringstream run_key;
   run_key << "checkpoint sha256 " << checkpoint_sha256 << "; roi " << detail::join(options.roi_size, " ")
-          << "; overlap " << options.overlap << "; blend " << args.blend << "; spacing "
+          << "; overlap " << options.overlap << "; blend "
+          << (options.blend == BlendMode::gaussian ? "gaussian" : "constant") << "; spacing "
           << (options.spacing ? detail::join(std::vector<double>(options.spacing->begin(), options.spacing->end()), " ")
                               : std::string("native"))
           << "; hu " << options.hu_min << " " << options.hu_max << "; crop " << args.crop << "; nan-as "
           << (args.nan_as ? std::to_string(*args.nan_as) : "none") << "; dtype " << args.model.dtype << "; merging "
           << args.model.merging << (args.model.no_normalize ? "; no-normalize" : "") << "; "
           << (args.masks ? "masks" : "label map") << "; subset " << detail::join(subset, ",") << "; statistics "
-          << args.statistics << "; preview " << args.preview << "; outputs " << detail::join(args.output_types, ",");
+          << args.statistics << "; preview " << args.preview << "; outputs " << detail::join(args.output_types, ",")
+          << "; " << card_run_key(card, options);
   WriterOptions writer_options;
   writer_options.form = args.masks ? LabelOutput::masks : LabelOutput::label_map;
   writer_options.types.clear();
@@ -185,6 +193,7 @@ void run_segment(const SegmentArgs& args) {
   writer_options.preview = args.preview;
   writer_options.overwrite = args.overwrite;
   writer_options.keep = subset;
+  writer_options.names = names;
   writer_options.cases = selected;
   writer_options.run_key = run_key.str();
   const SegmentationWriter writer(args.output, cases, writer_options);
@@ -232,11 +241,13 @@ void run_segment(const SegmentArgs& args) {
               << (skipped.empty() ? "" : "; " + std::to_string(skipped.size()) + " finished before, skipped") << "\n";
     return;
   }
-  auto loaded = load(args.weights, args.model.load_options());
+  LoadOptions load_options = args.model.load_options();
+  if (!args.card.empty()) load_options.card = card, load_options.card_source = args.card;
+  auto loaded = load(args.weights, load_options);
   const int out_channels = static_cast<int>(loaded.config.out_channels());
   for (int id : subset)
     if (id >= out_channels)
-      throw Error("structure " + label_name(id) + " (label " + std::to_string(id) + ") is not among the " +
+      throw Error("structure " + label_name(id, names) + " (label " + std::to_string(id) + ") is not among the " +
                   std::to_string(out_channels - 1) + " structures of " + args.weights);
   Segmenter segmenter(std::move(loaded), options);
   if (!args.quiet)
@@ -344,7 +355,10 @@ void run_segment(const SegmentArgs& args) {
 
 void add_segment_command(CLI::App& app) {
   auto args = std::make_shared<SegmentArgs>();
-  auto* cmd = app.add_subcommand("segment", "Segment the 117 TotalSegmentator-v2 structures in CT volumes");
+  auto* cmd = app.add_subcommand("segment",
+                                 "Segment CT volumes into the structures of the model card (without one: the 117 "
+                                 "TotalSegmentator-v2 structures)");
+  args->command = cmd;
   cmd->add_option("--input,-i", args->inputs,
                   "CT: NIfTI file (.nii, .nii.gz), DICOM series folder, a folder of them, or @FILE listing one "
                   "per line (repeatable)")
@@ -363,18 +377,22 @@ void add_segment_command(CLI::App& app) {
   cmd->add_option("--weights,-w", args->weights, "Checkpoint (.pth, .ckpt, .safetensors)")
       ->required()
       ->check(CLI::ExistingFile);
+  cmd->add_option("--card", args->card,
+                  "Model card (JSON, docs/model-card.md) for weights without one, or instead of theirs; its "
+                  "settings are the defaults of --spacing, --hu-window, --roi, --overlap, --blend")
+      ->check(CLI::ExistingFile);
   add_device_options(*cmd, args->model);
-  cmd->add_option("--roi", args->roi, "Sliding-window size: one value or three (each >= 64, divisible by 32)")
-      ->expected(1, 3)
-      ->capture_default_str();
-  cmd->add_option("--overlap", args->overlap, "Window overlap in [0, 1)")->capture_default_str();
-  cmd->add_option("--blend", args->blend, "Window blending")
-      ->check(CLI::IsMember({"gaussian", "constant"}))
-      ->capture_default_str();
+  cmd->add_option("--roi", args->roi,
+                  "Sliding-window size: one value or three (each >= 64, divisible by 32; default: the model card's, "
+                  "else 128)")
+      ->expected(1, 3);
+  cmd->add_option("--overlap", args->overlap, "Window overlap in [0, 1) (default: the model card's, else 0.5)");
+  cmd->add_option("--blend", args->blend, "Window blending (default: the model card's, else gaussian)")
+      ->check(CLI::IsMember({"gaussian", "constant"}));
   cmd->add_option("--spacing", args->spacing,
-                  "Model voxel size in mm: one value, three (x y z), or \"native\" to keep the input grid")
-      ->expected(1, 3)
-      ->capture_default_str();
+                  "Model voxel size in mm: one value, three (x y z), or \"native\" to keep the input grid (default: "
+                  "the model card's, else 1.5)")
+      ->expected(1, 3);
   cmd->add_option("--crop", args->crop,
                   "Windows over the whole grid (none, the official pipeline) or only the body's bounding box "
                   "(body: largest region above -500 HU plus half a window; background outside)")
@@ -382,9 +400,10 @@ void add_segment_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--nan-as", args->nan_as,
                   "HU value for NaN or infinite voxels (without it such a volume is an error)");
-  cmd->add_option("--hu-window", args->hu_window, "HU range mapped to [0, 1] (clipped)")
-      ->expected(2)
-      ->capture_default_str();
+  cmd->add_option("--hu-window", args->hu_window,
+                  "HU range mapped to the model's input range, [0, 1] unless the card says otherwise (default: the "
+                  "model card's, else -1024 1024)")
+      ->expected(2);
   cmd->add_flag("--ml", args->ml, "Write one multilabel NIfTI (the default)");
   cmd->add_flag("--masks", args->masks, "Write a folder with one <structure>.nii.gz per structure");
   cmd->add_option("--roi-subset", args->roi_subset, "Keep only these structures (names as in the label table)")

@@ -83,7 +83,7 @@ int cgroup_cpu_quota(const std::string& proc_cgroup, const std::string& cgroup_r
         return 0;
       return cpus_of(number(quota[0]), number(period[0]));
     };
-    for (const fs::path mount : {root / controllers, root / "cpu"}) {
+    for (const fs::path& mount : {root / controllers, root / "cpu"}) {
       std::error_code ec;
       if (fs::is_directory(mount, ec)) {
         limit = min_limit(limit, along_parents(mount, group, v1));

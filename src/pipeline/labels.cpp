@@ -43,9 +43,9 @@ const std::map<int, std::string>& labels() {
   return table;
 }
 
-std::string label_name(int id) {
-  const auto it = labels().find(id);
-  return it != labels().end() ? it->second : "label_" + std::to_string(id);
+std::string label_name(int id, const LabelTable& table) {
+  const auto it = table.find(id);
+  return it != table.end() ? it->second : "label_" + std::to_string(id);
 }
 
 namespace {
@@ -67,10 +67,10 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 
 }  // namespace
 
-std::vector<std::string> closest_label_names(const std::string& name, size_t count) {
+std::vector<std::string> closest_label_names(const std::string& name, size_t count, const LabelTable& table) {
   // A name containing the query ("rib" -> "rib_left_1") ranks first, then by edit distance.
   std::vector<std::pair<size_t, std::string>> ranked;
-  for (const auto& [id, known] : labels()) {
+  for (const auto& [id, known] : table) {
     const bool contains = !name.empty() && known.find(name) != std::string::npos;
     ranked.emplace_back(contains ? 0 : 1 + edit_distance(name, known), known);
   }
@@ -80,15 +80,15 @@ std::vector<std::string> closest_label_names(const std::string& name, size_t cou
   return out;
 }
 
-std::vector<int> label_ids(const std::vector<std::string>& names) {
+std::vector<int> label_ids(const std::vector<std::string>& names, const LabelTable& table) {
   std::vector<int> ids;
   for (const auto& name : names) {
     int found = 0;
-    for (const auto& [id, known] : labels())
+    for (const auto& [id, known] : table)
       if (known == name) found = id;
     if (!found) {
       std::string hint;
-      for (const auto& close : closest_label_names(name)) hint += (hint.empty() ? "" : ", ") + close;
+      for (const auto& close : closest_label_names(name, 3, table)) hint += (hint.empty() ? "" : ", ") + close;
       throw Error("unknown structure name \"" + name + "\"; closest known names: " + hint);
     }
     ids.push_back(found);

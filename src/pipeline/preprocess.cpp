@@ -92,14 +92,14 @@ at::Tensor orient_from_ras(const at::Tensor& ras_data, const AxisOrientation& o)
   return flips.empty() ? out : out.flip(flips);
 }
 
-at::Tensor scale_intensity(const at::Tensor& hu, double hu_min, double hu_max) {
+at::Tensor scale_intensity(const at::Tensor& hu, double hu_min, double hu_max, double b_min, double b_max, bool clip) {
   if (!(hu_min < hu_max))
     throw Error("the HU window must have min < max, got " + std::to_string(hu_min) + " .. " + std::to_string(hu_max));
   // The same operations, in the same order and precision, as MONAI ScaleIntensityRange on float32.
   at::Tensor x = hu.to(at::kFloat);
   x = (x - hu_min) / (hu_max - hu_min);
-  x = x * 1.0 + 0.0;
-  return x.clamp(0.0, 1.0);
+  x = x * (b_max - b_min) + b_min;
+  return clip ? x.clamp(b_min, b_max) : x;
 }
 
 int64_t replace_non_finite(at::Tensor& data, double hu) {

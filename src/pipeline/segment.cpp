@@ -48,6 +48,9 @@ SegmentOptions validated(SegmentOptions options) {
   if (!std::isfinite(options.hu_min) || !std::isfinite(options.hu_max) || !(options.hu_min < options.hu_max))
     throw Error("the HU window (--hu-window) must be two finite numbers with min < max, got " + mm(options.hu_min) +
                 " " + mm(options.hu_max));
+  if (!std::isfinite(options.out_min) || !std::isfinite(options.out_max) || !(options.out_min < options.out_max))
+    throw Error("the intensity output range (b_min, b_max) must be two finite numbers with min < max, got " +
+                mm(options.out_min) + " " + mm(options.out_max));
   if (options.accumulator_memory_mib < 0 || options.accumulator_memory_mib > kMaxAccumulatorMemoryMiB)
     throw Error("the accumulator memory (--accumulator-memory) " + std::to_string(options.accumulator_memory_mib) +
                 " MiB is not usable: expected 0 to " + std::to_string(kMaxAccumulatorMemoryMiB) + " MiB");
@@ -148,8 +151,10 @@ Segmenter::ModelGridRun Segmenter::prepare(const io::Volume& ct, io::Volume* rel
       run.region = grow_box(*body, {options_.roi_size[0] / 2, options_.roi_size[1] / 2, options_.roi_size[2] / 2},
                             run.model_grid);
   }
-  run.image =
-      scale_intensity(region_view(image, run.region, 0), options_.hu_min, options_.hu_max).unsqueeze(0).unsqueeze(0);
+  run.image = scale_intensity(region_view(image, run.region, 0), options_.hu_min, options_.hu_max, options_.out_min,
+                              options_.out_max, options_.clip)
+                  .unsqueeze(0)
+                  .unsqueeze(0);
 
   // 4. Sliding windows. The whole volume's logits need out_channels * voxels * 4 bytes; argmax()
   //    holds only the open cells, and keeps even those on the compute device only when the whole
@@ -225,57 +230,74 @@ Segmentation Segmenter::run_segment(const io::Volume& ct, io::Volume* release, c
   result.model_grid = run.model_grid;
   result.region = run.region;
   result.windows = run.windows;
-  // Cell by cell: only the open cells' logits (at most accumulator_memory_mib of them in memory while
-  // the network runs) and the uint8 labels are held.
   const auto windows_started = std::chrono::steady_clock::now();
-  // On the CPU the output block (a 1x1x1 convolution to out_channels) runs cell by cell inside the
-  // aggregation, so a window's logits (1 GB at 128^3 and 118 channels) are never whole in memory;
-  // each voxel gets the same 1x1x1 product as in the whole window (tests/sliding_window_test.cpp).
-  const auto& sw = run.inferer->options();
-  const bool head_in_cells = run.image.is_cpu() && sw.output_device.value_or(run.image.device()).is_cpu() &&
-                             model_.model->parameters().front().scalar_type() == at::kFloat;
-  at::Tensor labels = head_in_cells ? run.inferer->argmax(run.image, features_predictor(&result.times.network),
-                                                          output_head(&result.times.network), progress)[0]
-                                    : run.inferer->argmax(run.image, predictor(&result.times.network), progress)[0];
-  run.image = at::Tensor();
-  result.times.aggregation = detail::seconds_since(windows_started) - result.times.network;
-  const auto back_started = std::chrono::steady_clock::now();
-  if (options_.crop_body) {
-    // Background outside the body's region.
-    at::Tensor full = at::zeros({run.model_grid[0], run.model_grid[1], run.model_grid[2]}, labels.options());
-    region_view(full, run.region, 0).copy_(labels);
-    labels = full;
+  at::Tensor labels;
+  if (options_.back_to_input == BackToInput::labels_nearest) {
+    // Cell by cell: only the open cells' logits (at most accumulator_memory_mib of them in memory
+    // while the network runs) and the uint8 labels are held. On the CPU the output block (a 1x1x1
+    // convolution to out_channels) runs cell by cell inside the aggregation, so a window's logits
+    // (1 GB at 128^3 and 118 channels) are never whole in memory either; each voxel gets the same
+    // 1x1x1 product as in the whole window (tests/sliding_window_test.cpp, model_test.cpp).
+    const auto& sw = run.inferer->options();
+    const bool head_in_cells = run.image.is_cpu() && sw.output_device.value_or(run.image.device()).is_cpu() &&
+                               model_.model->parameters().front().scalar_type() == at::kFloat;
+    labels = head_in_cells ? run.inferer->argmax(run.image, features_predictor(&result.times.network),
+                                                 output_head(&result.times.network), progress)[0]
+                           : run.inferer->argmax(run.image, predictor(&result.times.network), progress)[0];
+    run.image = at::Tensor();
+    result.times.aggregation = detail::seconds_since(windows_started) - result.times.network;
+  } else {
+    // The probabilities are resampled before the argmax, so the model grid's are needed whole.
+    at::Tensor probabilities = model_grid_probabilities(run, progress, &result.times.network);
+    result.times.aggregation = detail::seconds_since(windows_started) - result.times.network;
+    const auto resample_started = std::chrono::steady_clock::now();
+    // 5. Back to the input grid: softmax probabilities resampled linearly, argmax (Invertd
+    //    nearest_interp=False, AsDiscrete argmax); argmax commutes with the inverse orientation.
+    labels = run.plan ? spacing_inverse_linear_argmax(probabilities, *run.plan) : probabilities.argmax(0).to(at::kByte);
+    probabilities = at::Tensor();
+    result.times.back_to_input = detail::seconds_since(resample_started);
   }
-
-  // 5. Back to the input grid: nearest neighbour (labels cannot be interpolated), then the inverse
-  //    orientation.
-  if (run.plan) labels = spacing_inverse_nearest(labels, *run.plan);
+  const auto back_started = std::chrono::steady_clock::now();
+  if (options_.back_to_input == BackToInput::labels_nearest) {
+    if (options_.crop_body) {
+      // Background outside the body's region.
+      at::Tensor full = at::zeros({run.model_grid[0], run.model_grid[1], run.model_grid[2]}, labels.options());
+      region_view(full, run.region, 0).copy_(labels);
+      labels = full;
+    }
+    // 5. Back to the input grid: nearest neighbour (labels cannot be interpolated).
+    if (run.plan) labels = spacing_inverse_nearest(labels, *run.plan);
+  }
+  // Then the inverse orientation.
   labels = orient_from_ras(labels, run.orientation).contiguous().to(at::kCPU);
   result.labels = labels;
-  result.times.back_to_input = detail::seconds_since(back_started);
+  result.times.back_to_input += detail::seconds_since(back_started);
   result.seconds = detail::seconds_since(started);
   return result;
+}
+
+at::Tensor Segmenter::model_grid_probabilities(ModelGridRun& run, const ProgressCallback& progress,
+                                               double* network_seconds) const {
+  // MONAI's sliding_window_inference: the importance-weighted mean of the window logits everywhere.
+  const at::Tensor logits = (*run.inferer)(run.image, predictor(network_seconds), progress)[0];
+  run.image = at::Tensor();
+  if (!options_.crop_body) return at::softmax(logits, 0);
+  // Background (channel 0) with certainty outside the body's region.
+  at::Tensor probabilities =
+      at::zeros({logits.size(0), run.model_grid[0], run.model_grid[1], run.model_grid[2]}, logits.options());
+  probabilities.select(0, 0).fill_(1);
+  region_view(probabilities, run.region, 1).copy_(at::softmax(logits, 0));
+  return probabilities;
 }
 
 ModelGridProbabilities Segmenter::probabilities(const io::Volume& ct, const ProgressCallback& progress) const {
   c10::NoGradGuard no_grad;
   ModelGridRun run = prepare(ct, nullptr);
-  // MONAI's sliding_window_inference: the importance-weighted mean of the window logits everywhere.
-  const at::Tensor logits = (*run.inferer)(run.image, predictor(), progress)[0];
-  run.image = at::Tensor();
   ModelGridProbabilities result;
   result.affine = run.affine;
   result.region = run.region;
   result.windows = run.windows;
-  if (!options_.crop_body) {
-    result.probabilities = at::softmax(logits, 0);
-    return result;
-  }
-  // Background (channel 0) with certainty outside the body's region.
-  result.probabilities =
-      at::zeros({logits.size(0), run.model_grid[0], run.model_grid[1], run.model_grid[2]}, logits.options());
-  result.probabilities.select(0, 0).fill_(1);
-  region_view(result.probabilities, run.region, 1).copy_(at::softmax(logits, 0));
+  result.probabilities = model_grid_probabilities(run, progress, nullptr);
   return result;
 }
 

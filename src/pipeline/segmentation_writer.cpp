@@ -277,7 +277,7 @@ SegmentationWriter::SegmentationWriter(std::string output, const std::vector<CtI
   // The names a masks folder's files take: <structure>.nii.gz (label id, name) and the extras.
   std::map<std::string, std::pair<int, std::string>> mask_names;
   if (masks)
-    for (const auto& [id, name] : labels()) mask_names.emplace(name + ".nii.gz", std::make_pair(id, name));
+    for (const auto& [id, name] : names()) mask_names.emplace(name + ".nii.gz", std::make_pair(id, name));
   for (size_t i : cases_) {
     const OutputPaths& p = paths_[i];
     std::error_code ec;
@@ -357,7 +357,7 @@ std::vector<std::string> SegmentationWriter::write(size_t index, const io::Volum
 
   std::vector<StructureStatistics> statistics;
   if (!p.statistics.empty()) {
-    statistics = compute_statistics(labels, ct, num_structures);
+    statistics = compute_statistics(labels, ct, num_structures, names());
     if (!keep.empty()) {
       std::vector<StructureStatistics> chosen;
       for (const auto& s : statistics)
@@ -408,7 +408,7 @@ std::vector<std::string> SegmentationWriter::write(size_t index, const io::Volum
     try {
       if (!p.labels.empty()) io::write_nifti(p.labels, labels, ct.geometry);
       std::map<int, std::string> structures;
-      for (int id : ids) structures.emplace(id, label_name(id));
+      for (int id : ids) structures.emplace(id, label_name(id, names()));  // codes are looked up by name
       if (!p.dicom_seg.empty()) {
         const auto seg_notes = io::write_dicom_seg(p.dicom_seg, *source, labels, structures, options_.dicom);
         notes.insert(notes.end(), seg_notes.begin(), seg_notes.end());
@@ -441,7 +441,8 @@ std::vector<std::string> SegmentationWriter::write(size_t index, const io::Volum
     throw Error("cannot create the folder " + temp.string() + " (to write " + p.labels + "): " + ec.message());
   try {
     for (int id : ids)
-      io::write_nifti((temp / (label_name(id) + ".nii.gz")).string(), labels.eq(id).to(at::kByte), ct.geometry);
+      io::write_nifti((temp / (label_name(id, names()) + ".nii.gz")).string(), labels.eq(id).to(at::kByte),
+                      ct.geometry);
     write_extras(p.statistics.empty() ? "" : (temp / "statistics.json").string(),
                  p.preview.empty() ? "" : (temp / "preview.png").string());
     // Everything in the temporary folder is what this write made; the record lists it.

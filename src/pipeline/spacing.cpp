@@ -74,6 +74,33 @@ Taps linear_taps(const std::vector<double>& positions) {
   return t;
 }
 
+/// grid_sampler_3d's trilinear value at output voxel (i, j, k): ATen's (x, y, z) are our (k, j, i);
+/// corners tnw, tne, tsw, tse, bnw, bne, bsw, bse, each value taken as float32 then weighted in
+/// float64, corners past the grid (weight 0) skipped.
+template <typename T>
+double trilinear(const T* src, const std::array<int64_t, 3>& stride, const std::array<int64_t, 3>& n,
+                 const std::array<Taps, 3>& taps, int64_t i, int64_t j, int64_t k) {
+  const int64_t i0 = taps[0].lower[i], j0 = taps[1].lower[j], k0 = taps[2].lower[k];
+  const double wi[2] = {taps[0].w_lower[i], taps[0].w_upper[i]};
+  const double wj[2] = {taps[1].w_lower[j], taps[1].w_upper[j]};
+  const double wk[2] = {taps[2].w_lower[k], taps[2].w_upper[k]};
+  double value = 0.0;
+  for (int ci = 0; ci < 2; ++ci) {
+    const int64_t ii = i0 + ci;
+    for (int cj = 0; cj < 2; ++cj) {
+      const int64_t jj = j0 + cj;
+      for (int ck = 0; ck < 2; ++ck) {
+        const int64_t kk = k0 + ck;
+        const double weight = wk[ck] * wj[cj] * wi[ci];
+        if (ii < n[0] && jj < n[1] && kk < n[2])
+          value +=
+              static_cast<double>(static_cast<float>(src[ii * stride[0] + jj * stride[1] + kk * stride[2]])) * weight;
+      }
+    }
+  }
+  return value;
+}
+
 }  // namespace
 
 SpacingPlan plan_spacing(const at::Tensor& affine_in, const std::array<int64_t, 3>& shape,
@@ -136,42 +163,59 @@ at::Tensor spacing_linear(const at::Tensor& image, const SpacingPlan& plan) {
     taps[a] = linear_taps(sample_positions(plan.input_spacing[a], plan.output_spacing[a], n[a], m[a]));
   at::Tensor out = at::empty({m[0], m[1], m[2]}, at::kFloat);
   float* dst = out.data_ptr<float>();
-  const int64_t stride_i = in.stride(0), stride_j = in.stride(1), stride_k = in.stride(2);
+  const std::array<int64_t, 3> strides{in.stride(0), in.stride(1), in.stride(2)};
   AT_DISPATCH_ALL_TYPES_AND2(at::kHalf, at::kBFloat16, in.scalar_type(), "spacing_linear", [&] {
     const scalar_t* src = in.data_ptr<scalar_t>();
     at::parallel_for(0, m[0], 1, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        // grid_sampler_3d: ATen's (x, y, z) are our (k, j, i); corners tnw, tne, tsw, tse, bnw, bne, bsw, bse.
-        const int64_t i0 = taps[0].lower[i];
-        const double wi[2] = {taps[0].w_lower[i], taps[0].w_upper[i]};
-        for (int64_t j = 0; j < m[1]; ++j) {
-          const int64_t j0 = taps[1].lower[j];
-          const double wj[2] = {taps[1].w_lower[j], taps[1].w_upper[j]};
-          for (int64_t k = 0; k < m[2]; ++k) {
-            const int64_t k0 = taps[2].lower[k];
-            const double wk[2] = {taps[2].w_lower[k], taps[2].w_upper[k]};
-            double value = 0.0;
-            for (int ci = 0; ci < 2; ++ci) {
-              const int64_t ii = i0 + ci;
-              for (int cj = 0; cj < 2; ++cj) {
-                const int64_t jj = j0 + cj;
-                for (int ck = 0; ck < 2; ++ck) {
-                  const int64_t kk = k0 + ck;
-                  const double weight = wk[ck] * wj[cj] * wi[ci];
-                  if (ii < n[0] && jj < n[1] && kk < n[2])
-                    value +=
-                        static_cast<double>(static_cast<float>(src[ii * stride_i + jj * stride_j + kk * stride_k])) *
-                        weight;
-                }
-              }
-            }
-            dst[(i * m[1] + j) * m[2] + k] = static_cast<float>(value);
-          }
-        }
-      }
+      for (int64_t i = begin; i < end; ++i)
+        for (int64_t j = 0; j < m[1]; ++j)
+          for (int64_t k = 0; k < m[2]; ++k)
+            dst[(i * m[1] + j) * m[2] + k] = static_cast<float>(trilinear(src, strides, n, taps, i, j, k));
     });
   });
   return out.to(image.device());
+}
+
+at::Tensor spacing_inverse_linear_argmax(const at::Tensor& probabilities, const SpacingPlan& plan) {
+  if (probabilities.dim() != 4 || probabilities.size(1) != plan.output_shape[0] ||
+      probabilities.size(2) != plan.output_shape[1] || probabilities.size(3) != plan.output_shape[2])
+    throw Error("spacing_inverse_linear_argmax: the probabilities are " + c10::str(probabilities.sizes()) +
+                ", the plan's output grid " + std::to_string(plan.output_shape[0]) + " x " +
+                std::to_string(plan.output_shape[1]) + " x " + std::to_string(plan.output_shape[2]));
+  if (probabilities.size(0) > 256)
+    throw Error("spacing_inverse_linear_argmax: " + std::to_string(probabilities.size(0)) +
+                " channels; uint8 labels hold at most 256");
+  if (plan.identity) return probabilities.argmax(0).to(at::kByte);
+  const at::Tensor in = probabilities.to(at::kCPU, at::kFloat).contiguous();
+  const int64_t channels = in.size(0);
+  // Invertd resamples from the recorded affine back to the input's (positions as the nearest inverse).
+  const auto& n = plan.output_shape;
+  const auto& m = plan.input_shape;
+  std::array<Taps, 3> taps;
+  for (int a = 0; a < 3; ++a)
+    taps[a] = linear_taps(sample_positions(plan.recorded_spacing[a], plan.input_spacing[a], n[a], m[a]));
+  // One uint8 per input voxel and nothing else: each voxel's channels are interpolated and argmaxed
+  // in turn, so the input-grid probabilities (channels x input voxels x 4 bytes) never exist.
+  at::Tensor out = at::empty({m[0], m[1], m[2]}, at::kByte);
+  uint8_t* dst = out.data_ptr<uint8_t>();
+  const float* src = in.data_ptr<float>();
+  const std::array<int64_t, 3> strides{in.stride(1), in.stride(2), in.stride(3)};
+  const int64_t channel_stride = in.stride(0);
+  at::parallel_for(0, m[0], 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i)
+      for (int64_t j = 0; j < m[1]; ++j)
+        for (int64_t k = 0; k < m[2]; ++k) {
+          // MONAI resamples in float64 and returns float32; argmax takes the first of equal maxima.
+          int64_t best = 0;
+          float best_value = 0;
+          for (int64_t c = 0; c < channels; ++c) {
+            const float v = static_cast<float>(trilinear(src + c * channel_stride, strides, n, taps, i, j, k));
+            if (c == 0 || v > best_value) best = c, best_value = v;
+          }
+          dst[(i * m[1] + j) * m[2] + k] = static_cast<uint8_t>(best);
+        }
+  });
+  return out.to(probabilities.device());
 }
 
 at::Tensor spacing_inverse_nearest(const at::Tensor& labels, const SpacingPlan& plan) {

@@ -11,7 +11,8 @@
 
 namespace swinsmt {
 
-std::vector<StructureStatistics> compute_statistics(const at::Tensor& labels, const io::Volume& ct, int max_label) {
+std::vector<StructureStatistics> compute_statistics(const at::Tensor& labels, const io::Volume& ct, int max_label,
+                                                    const LabelTable& names) {
   if (labels.sizes() != ct.data.sizes())
     throw Error("label map " + c10::str(labels.sizes()) + " and CT " + c10::str(ct.data.sizes()) + " (" + ct.source +
                 ") differ in shape");
@@ -25,7 +26,7 @@ std::vector<StructureStatistics> compute_statistics(const at::Tensor& labels, co
   for (int id = 1; id <= max_label; ++id) {
     StructureStatistics s;
     s.label = id;
-    s.name = label_name(id);
+    s.name = label_name(id, names);
     s.voxels = counts[id].item<int64_t>();
     s.volume_mm3 = static_cast<double>(s.voxels) * voxel_mm3;
     s.mean_hu =

@@ -44,9 +44,11 @@ at::Tensor orient_from_ras(const at::Tensor& ras_data, const AxisOrientation& or
 
 // Resampling to the model spacing and back: pipeline/spacing.hpp (MONAI Spacing and its inverse).
 
-/// MONAI `ScaleIntensityRange(a_min=hu_min, a_max=hu_max, b_min=0, b_max=1, clip=True)`: float32
-/// (x - hu_min) / (hu_max - hu_min), clipped to [0, 1]. Throws swinsmt::Error unless hu_min < hu_max.
-at::Tensor scale_intensity(const at::Tensor& hu, double hu_min, double hu_max);
+/// MONAI `ScaleIntensityRange(a_min=hu_min, a_max=hu_max, b_min, b_max, clip)`: float32
+/// (x - hu_min) / (hu_max - hu_min) * (b_max - b_min) + b_min, clipped to [b_min, b_max] when `clip`.
+/// Throws swinsmt::Error unless hu_min < hu_max.
+at::Tensor scale_intensity(const at::Tensor& hu, double hu_min, double hu_max, double b_min = 0.0, double b_max = 1.0,
+                           bool clip = true);
 
 /// Sets every NaN or infinite voxel of a floating-point volume to `hu` (an integer volume has none)
 /// and returns how many there were. Segmenter refuses non-finite voxels: this says what they mean.

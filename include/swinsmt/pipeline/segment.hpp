@@ -1,6 +1,7 @@
 #pragma once
 // The whole segmentation pipeline on one CT: orientation to RAS, optional resampling, HU window,
-// sliding-window inference, argmax, and back to the input grid.
+// sliding-window inference, argmax, and back to the input grid. A model card's settings become
+// SegmentOptions through segment_options() (pipeline/card_options.hpp).
 
 #include <swinsmt/checkpoint/load.hpp>
 #include <swinsmt/io/volume.hpp>
@@ -39,8 +40,17 @@ struct SegmentOptions {
   /// Model voxel size in mm along x, y, z (RAS), each kMinSpacing to kMaxSpacing; nullopt keeps the
   /// input grid ("--spacing native").
   c10::optional<std::array<double, 3>> spacing = std::array<double, 3>{1.5, 1.5, 1.5};
-  /// HU window mapped to [0, 1] (clipped outside); both finite.
+  /// HU window mapped to [out_min, out_max] (MONAI ScaleIntensityRange a_min, a_max, b_min, b_max);
+  /// all finite, hu_min < hu_max, out_min < out_max.
   double hu_min = -1024, hu_max = 1024;
+  double out_min = 0, out_max = 1;
+  /// Values outside the window clipped to [out_min, out_max] (ScaleIntensityRange clip).
+  bool clip = true;
+  /// How the results go back to the input grid: labels by nearest neighbour (TotalSegmentator), or
+  /// the probabilities linearly, then argmax (MONAI bundles' Invertd(nearest_interp=False)). The
+  /// latter holds the model grid's probabilities (out_channels x model voxels x 4 bytes, see
+  /// ModelGridProbabilities) while it resamples them; the input grid gets only the uint8 labels.
+  BackToInput back_to_input = BackToInput::labels_nearest;
   AccumulateOn accumulate = AccumulateOn::automatic;
   /// Windows only over the body (body_crop.hpp: the largest connected region above -500 HU on the
   /// model grid, grown by half a window on every side); background outside. Off by default: the
@@ -64,8 +74,8 @@ struct SegmentTimes {
   /// The rest of the sliding windows: cutting out windows, weighting and adding their logits,
   /// the scratch file, and dividing and argmaxing each finished cell.
   double aggregation = 0;
-  /// With crop_body the region pasted into the grid; nearest-neighbour resampling to the input grid
-  /// and its orientation.
+  /// With crop_body the region pasted into the grid; resampling to the input grid (nearest labels, or
+  /// linear probabilities and their argmax) and its orientation.
   double back_to_input = 0;
 };
 
@@ -98,7 +108,7 @@ struct ModelGridProbabilities {
 
 /// Checks options that do not depend on the model: ROI sizes (1 or 3 values, each 64 to
 /// kMaxWindowSize and divisible by 32), overlap in [0, 1), sw_batch_size >= 1, spacing within
-/// [kMinSpacing, kMaxSpacing] mm, finite hu_min < hu_max, accumulator memory within
+/// [kMinSpacing, kMaxSpacing] mm, finite hu_min < hu_max and out_min < out_max, accumulator memory within
 /// [0, kMaxAccumulatorMemoryMiB], temp_dir an existing folder when given. Returns them with the ROI expanded to three
 /// values. Throws swinsmt::Error naming the option and its allowed range.
 SegmentOptions validated(SegmentOptions options);
@@ -133,6 +143,10 @@ class Segmenter {
   /// `release` (the same volume as `ct`, or null): its data is dropped once oriented.
   ModelGridRun prepare(const io::Volume& ct, io::Volume* release) const;
   Segmentation run_segment(const io::Volume& ct, io::Volume* release, const ProgressCallback& progress) const;
+  /// The softmax of the whole model grid's window logits (background outside a body crop); frees
+  /// run.image.
+  at::Tensor model_grid_probabilities(ModelGridRun& run, const ProgressCallback& progress,
+                                      double* network_seconds) const;
   /// The network as a sliding-window predictor: float32 logits whatever the model's dtype; with
   /// `network_seconds`, the time inside it is added there.
   Predictor predictor(double* network_seconds = nullptr) const;

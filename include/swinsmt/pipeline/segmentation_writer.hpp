@@ -6,6 +6,7 @@
 
 #include <swinsmt/io/dicom_source.hpp>
 #include <swinsmt/io/volume.hpp>
+#include <swinsmt/pipeline/labels.hpp>
 
 #include <ATen/core/Tensor.h>
 
@@ -61,6 +62,8 @@ struct WriterOptions {
   bool overwrite = false;
   /// Label ids to keep (the others become background); empty keeps every structure.
   std::vector<int> keep;
+  /// Structure names for masks and statistics (a model card's); empty: swinsmt::labels().
+  LabelTable names;
   /// The cases this writer checks and writes (positions in `inputs`, ascending): a shard of a batch
   /// (shard.hpp); nullopt: all. The layout (one file, or a folder of cases) and name clashes are
   /// decided over all inputs, so every shard plans the same paths.
@@ -125,6 +128,9 @@ class SegmentationWriter {
                                  const io::DicomSource* source = nullptr) const;
 
  private:
+  /// options_.names, or swinsmt::labels() when it is empty.
+  const LabelTable& names() const { return options_.names.empty() ? labels() : options_.names; }
+
   std::string output_;
   WriterOptions options_;
   std::vector<CtInput> inputs_;

@@ -1,11 +1,12 @@
 #pragma once
-// MONAI 1.3 `Spacing(pixdim, mode="bilinear")` (every other argument default) and its inverse as
-// `Invertd(nearest_interp=True)` runs it, to the last bit on the grids the pipeline sees: the
-// output grid, origin and shape MONAI computes (zoom_affine, compute_shape_offset), the sampling
-// positions of its affine_grid + grid_sample chain in float64, border padding, trilinear weights
-// summed in ATen's order, and nearest-neighbour labels rounded half away from zero (LibTorch 1.13's
-// 3-D grid_sample). Grids whose affine has a shear (gantry-tilted DICOM) are resampled along their
-// own axes, which MONAI does not do (it re-centres them); io::read_dicom_series warns about those.
+// MONAI 1.3 `Spacing(pixdim, mode="bilinear")` (every other argument default) and its inverses as
+// `Invertd(nearest_interp=True)` (labels) and `Invertd(nearest_interp=False)` (probabilities) run
+// them, following MONAI's arithmetic on the grids the pipeline sees (the image and the labels to the
+// last bit, in the tests): the output grid, origin and shape MONAI computes (zoom_affine, compute_shape_offset), the
+// sampling positions of its affine_grid + grid_sample chain in float64, border padding, trilinear weights summed in
+// ATen's order, and nearest-neighbour labels rounded half away from zero (LibTorch 1.13's 3-D grid_sample). Grids whose
+// affine has a shear (gantry-tilted DICOM) are resampled along their own axes, which MONAI does not do (it re-centres
+// them); io::read_dicom_series warns about those.
 
 #include <ATen/core/Tensor.h>
 
@@ -44,5 +45,12 @@ at::Tensor spacing_linear(const at::Tensor& image, const SpacingPlan& plan);
 /// The inverse for labels (Invertd with nearest_interp=True): `labels` (X, Y, Z) on the plan's output
 /// grid, back onto its input grid by nearest neighbour. Same dtype as given.
 at::Tensor spacing_inverse_nearest(const at::Tensor& labels, const SpacingPlan& plan);
+
+/// The inverse for probabilities (Invertd with nearest_interp=False, then AsDiscrete argmax):
+/// `probabilities` (C, X, Y, Z) on the plan's output grid, each channel resampled linearly onto its
+/// input grid (float64 weights, border padding, as spacing_linear), argmax over the channels (the
+/// first of equal maxima). Returns uint8 labels (X, Y, Z) on the input grid; besides them it holds
+/// nothing of the input grid's size. Throws swinsmt::Error for a wrong shape or more than 256 channels.
+at::Tensor spacing_inverse_linear_argmax(const at::Tensor& probabilities, const SpacingPlan& plan);
 
 }  // namespace swinsmt

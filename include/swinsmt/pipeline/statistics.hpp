@@ -2,6 +2,7 @@
 // Per-structure measurements of a label map on its CT.
 
 #include <swinsmt/io/volume.hpp>
+#include <swinsmt/pipeline/labels.hpp>
 
 #include <string>
 #include <vector>
@@ -17,9 +18,10 @@ struct StructureStatistics {
 };
 
 /// One entry per label id 1..max_label (empty structures included, with 0 voxels), names from
-/// swinsmt::labels(). labels: uint8 on the grid of `ct` (same shape). Throws swinsmt::Error when the
+/// `names` (default: swinsmt::labels()). labels: uint8 on the grid of `ct` (same shape). Throws swinsmt::Error when the
 /// shapes differ.
-std::vector<StructureStatistics> compute_statistics(const at::Tensor& labels, const io::Volume& ct, int max_label);
+std::vector<StructureStatistics> compute_statistics(const at::Tensor& labels, const io::Volume& ct, int max_label,
+                                                    const LabelTable& names = swinsmt::labels());
 
 /// JSON text {"spleen": {"label": 1, "voxels": n, "volume_mm3": v, "mean_hu": m|null}, ...} in label order.
 std::string statistics_json(const std::vector<StructureStatistics>& statistics);
