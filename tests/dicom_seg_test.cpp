@@ -225,6 +225,32 @@ TEST(DicomSegCli, SegAndNiftiOfOneRunHoldTheSameVoxels) {
   EXPECT_GE(present.size(), 3u);
 }
 
+TEST(DicomSegCli, RoiSubsetAppliesToTheSegAndTheRtStruct) {
+  // --roi-subset as for NIfTI: the SEG's segments and the RT-STRUCT's ROIs are the kept structures
+  // present in the label map of the same run, and nothing else.
+  std::string subset;
+  for (int id = 1; id <= 117; id += 3) subset += " " + label_name(id);
+  test::ScratchDir dir("cli_dicom_roi_subset");
+  const auto run = test::run_swinsmt(test::fast_segment_args(uids_series(), dir / "out") +
+                                     " --threads 2 --output-type nifti --output-type dicom-seg --output-type rtstruct" +
+                                     " --roi-subset" + subset);
+  ASSERT_EQ(run.code, 0) << run.output;
+  const io::Volume nifti = io::read_nifti(dir / "out/seg.nii.gz");
+  const at::Tensor counts = at::bincount(nifti.data.flatten().to(at::kLong), {}, 118);
+  std::vector<std::string> present;
+  for (int id = 1; id <= 117; ++id) {
+    if (counts[id].item<int64_t>() == 0) continue;
+    EXPECT_EQ((id - 1) % 3, 0) << label_name(id) << " is not in the subset but in the label map";
+    present.push_back(label_name(id));
+  }
+  ASSERT_GE(present.size(), 2u) << "the random model should leave some kept structures";
+  std::vector<std::string> segments, rois;
+  for (const auto& s : test::decode_seg(dir / "out/seg.dcm").segments) segments.push_back(s.label);
+  for (const auto& r : test::decode_rtstruct(dir / "out/rtstruct.dcm").rois) rois.push_back(r.name);
+  EXPECT_EQ(segments, present);
+  EXPECT_EQ(rois, present);
+}
+
 TEST(DicomSegCli, DciodvfyFindsNoErrorInTheSeg) {
   test::ScratchDir dir("cli_dicom_seg_dciodvfy");
   const io::DicomSource source = io::read_dicom_source(uids_series());
