@@ -171,10 +171,16 @@ std::vector<std::string> write_dicom_seg(const std::string& path, const DicomSou
     // dcmiod checks the dimension index against the per-frame groups before it has written them and
     // warns on stderr that there are none; the frames' groups are complete (addFrame checked them).
     OFLogger dcmiod = OFLog::getLogger("dcmtk.dcmiod");
-    const auto level = static_cast<OFLogger::LogLevel>(dcmiod.getLogLevel());
+    // getLogLevel() is log4cplus's NOT_SET (-1, no OFLogger::LogLevel) when the logger inherits its
+    // level: casting that is undefined behaviour, so it is restored as DCMTK's default, WARN.
+    const int level = dcmiod.getLogLevel();
+    const bool valid = level == OFLogger::TRACE_LOG_LEVEL || level == OFLogger::DEBUG_LOG_LEVEL ||
+                       level == OFLogger::INFO_LOG_LEVEL || level == OFLogger::WARN_LOG_LEVEL ||
+                       level == OFLogger::ERROR_LOG_LEVEL || level == OFLogger::FATAL_LOG_LEVEL ||
+                       level == OFLogger::OFF_LOG_LEVEL;
     dcmiod.setLogLevel(OFLogger::ERROR_LOG_LEVEL);
     const OFCondition written = seg->writeDataset(*file.getDataset());
-    dcmiod.setLogLevel(level);
+    dcmiod.setLogLevel(valid ? static_cast<OFLogger::LogLevel>(level) : OFLogger::WARN_LOG_LEVEL);
     check(written, path, "the SEG data set");
   }
   // importFromSourceImage also brings the scanner's station and institution (General Equipment);
