@@ -2,6 +2,7 @@
 // cli/common_options.hpp (0 done, 1 error, 2 some cases failed, 128 + signal when interrupted).
 
 #include "commands.hpp"
+#include "stop_signals.hpp"
 
 #include <swinsmt/error.hpp>
 #include <swinsmt/kernels/cpu_buffer_pool.hpp>
@@ -50,18 +51,22 @@ int run(int argc, char** argv) {
 // cores (one 128^3 window: 25-30 % slower). OpenBLAS's idle threads in turn call sched_yield in a
 // loop for ~0.1 s after each product before they sleep (the README example: 20 of 44 CPU seconds
 // in the kernel; 3.6 with the shortest timeout). Both libraries read these variables only when they
-// are loaded, so the CLI re-executes itself once with them unless the user set them.
-void prefer_sleeping_thread_pools(char** argv) {
+// are loaded, so the CLI re-executes itself once with them unless the user set them. SIGINT and
+// SIGTERM are blocked before that, so that every thread of the new image, OpenBLAS's included
+// (started before main()), has them blocked and only the watcher thread takes them (stop_signals.hpp).
+void prepare_process(char** argv) {
   bool changed = false;
   for (const auto& [name, value] :
        {std::pair{"OMP_WAIT_POLICY", "PASSIVE"}, std::pair{"OPENBLAS_THREAD_TIMEOUT", "4"}}) {
     if (std::getenv(name) == nullptr && setenv(name, value, 1) == 0) changed = true;
   }
-  if (changed) execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
+  const bool blocked_at_start = swinsmt::cli::block_stop_signals();
+  if (changed || !blocked_at_start) execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
 }
 
 int main(int argc, char** argv) {
-  prefer_sleeping_thread_pools(argv);
+  prepare_process(argv);
+  swinsmt::cli::start_stop_signal_watcher();
   // Keep freed activations for the next layer and window instead of faulting fresh pages in for
   // each (swinsmt/kernels/cpu_buffer_pool.hpp); SWINSMT_CPU_BUFFER_POOL=0 keeps LibTorch's allocator.
   const char* pool = std::getenv("SWINSMT_CPU_BUFFER_POOL");

@@ -8,6 +8,7 @@
 #include "common/strings.hpp"
 #include "progress.hpp"
 #include "run_report.hpp"
+#include "stop_signals.hpp"
 
 #include <swinsmt/checkpoint/load.hpp>
 #include <swinsmt/error.hpp>
@@ -24,7 +25,6 @@
 
 #include <unistd.h>
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -57,34 +57,8 @@ struct SegmentArgs {
   bool ml = false, masks = false, statistics = false, preview = false, quiet = false, overwrite = false;
 };
 
-// SIGINT/SIGTERM: the first one asks the run to stop between windows (every temporary file and
-// folder is then removed as the stack unwinds); a second one ends the process at once.
-std::atomic<int> stop_signal{0};
-
-extern "C" void on_stop_signal(int signal) {
-  if (stop_signal.exchange(signal) != 0) {
-    std::signal(signal, SIG_DFL);
-    std::raise(signal);
-  }
-}
-
 struct Interrupted {
   int signal;
-};
-
-/// on_stop_signal for SIGINT and SIGTERM while it lives; the default actions again afterwards.
-struct StopSignals {
-  StopSignals() {
-    stop_signal = 0;
-    std::signal(SIGINT, on_stop_signal);
-    std::signal(SIGTERM, on_stop_signal);
-  }
-  ~StopSignals() {
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
-  }
-  StopSignals(const StopSignals&) = delete;
-  StopSignals& operator=(const StopSignals&) = delete;
 };
 
 /// Seconds to one decimal ("12.3").
@@ -103,7 +77,7 @@ std::string output_list(const OutputPaths& p) {
 }
 
 void throw_if_interrupted() {
-  if (const int signal = stop_signal.load()) throw Interrupted{signal};
+  if (const int signal = stop_signal_received()) throw Interrupted{signal};
 }
 
 c10::optional<std::array<double, 3>> parse_spacing(const std::vector<std::string>& values) {
