@@ -93,10 +93,7 @@ torch::Tensor ConvLayerImpl::forward(const torch::Tensor& x) {
   // A 1x1x1 convolution as one product per sample, written straight into the result: oneDNN's
   // convolution would add reordered copies of input and output slabs (the output head: 118 channels
   // of 128^3 voxels, 0.4 GB on top of its 1 GB result).
-  if (o.kernel_size() == 1 && o.stride() == 1 && detail::cpu_float_parts_of_one_map({x}) &&
-      x.size(1) == o.in_channels() && conv->weight.scalar_type() == at::kFloat && conv->weight.is_cpu() &&
-      !detail::records_gradient({x, conv->weight, conv->bias}))
-    return pointwise_forward({x});
+  if (pointwise_applies({x})) return pointwise_forward({x});
   if (!x.is_cpu() || o.stride() != 1 || x.dim() != 5 || static_cast<int64_t>(x.nbytes()) <= kSlabBytes) return conv(x);
   // A stride-1 "same" convolution computed on slabs of output slices: each slab reads its input
   // slices plus a halo of `pad` neighbours (zeros beyond the volume), so every output voxel sums
@@ -123,13 +120,10 @@ torch::Tensor ConvLayerImpl::forward_concatenated(at::TensorList parts) {
     throw Error("ConvLayer: the parts to concatenate have " + std::to_string(channels) +
                 " channels in all, the layer expects " + std::to_string(o.in_channels()));
   if (parts.size() == 1) return forward(parts[0]);
-  if (!transp && o.stride() == 1 && detail::cpu_float_parts_of_one_map(parts) && !detail::records_gradient(parts) &&
-      !detail::records_gradient({conv->weight, conv->bias})) {
-    if (o.kernel_size() == 3 && detail::winograd_conv3d_applies(parts, conv->weight))
-      return detail::winograd_conv3d(parts, conv->weight, conv->bias);
-    if (o.kernel_size() == 1 && conv->weight.scalar_type() == at::kFloat && conv->weight.is_cpu())
-      return pointwise_forward(parts);
-  }
+  if (!transp && o.stride() == 1 && o.kernel_size() == 3 && detail::winograd_conv3d_applies(parts, conv->weight) &&
+      !detail::records_gradient(parts) && !detail::records_gradient({conv->weight, conv->bias}))
+    return detail::winograd_conv3d(parts, conv->weight, conv->bias);
+  if (pointwise_applies(parts)) return pointwise_forward(parts);
   return forward(at::cat(parts, 1));
 }
 
@@ -160,19 +154,23 @@ void ConvLayerImpl::pointwise_product_into(at::Tensor& out, at::TensorList parts
   }
 }
 
-bool ConvLayerImpl::can_write_over_first(const std::vector<torch::Tensor>& parts) const {
+bool ConvLayerImpl::pointwise_applies(at::TensorList parts) const {
   const auto& o = options;
-  if (parts.empty() || transp || o.kernel_size() != 1) return false;
-  const at::Tensor& first = parts[0];
-  // Only a map nobody else can see may be overwritten: one reference to the tensor and to its storage.
-  const bool owned = first.defined() && first.use_count() == 1 && first.storage().use_count() == 1;
-  const bool fits = first.dim() == 5 && first.size(1) == o.out_channels() && first.is_contiguous();
-  if (!owned || !fits || !detail::cpu_float_parts_of_one_map(parts) || conv->weight.scalar_type() != at::kFloat ||
-      !conv->weight.is_cpu() || detail::records_gradient(parts) || detail::records_gradient({conv->weight, conv->bias}))
+  if (transp || o.kernel_size() != 1 || o.stride() != 1 || !detail::cpu_float_parts_of_one_map(parts) ||
+      conv->weight.scalar_type() != at::kFloat || !conv->weight.is_cpu() || detail::records_gradient(parts) ||
+      detail::records_gradient({conv->weight, conv->bias}))
     return false;
   int64_t channels = 0;
   for (const auto& p : parts) channels += p.size(1);
   return channels == o.in_channels();
+}
+
+bool ConvLayerImpl::can_write_over_first(const std::vector<torch::Tensor>& parts) const {
+  if (parts.empty() || !pointwise_applies(parts)) return false;
+  const at::Tensor& first = parts[0];
+  // Only a map nobody else can see may be overwritten: one reference to the tensor and to its storage.
+  const bool owned = first.defined() && first.use_count() == 1 && first.storage().use_count() == 1;
+  return owned && first.size(1) == options.out_channels() && first.is_contiguous();
 }
 
 torch::Tensor ConvLayerImpl::forward_concatenated_over_first(std::vector<torch::Tensor>& parts) {

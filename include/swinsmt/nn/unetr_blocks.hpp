@@ -51,6 +51,10 @@ class ConvLayerImpl : public torch::nn::Cloneable<ConvLayerImpl> {
 
  private:
   torch::Tensor transposed_forward(const torch::Tensor& x);
+  /// True when the 1x1x1 product path takes the concatenation of `parts`: a stride-1 1x1x1 layer
+  /// with float32 CPU weights, float32 CPU parts of one map with in_channels channels in all, and
+  /// nothing recording gradients.
+  bool pointwise_applies(at::TensorList parts) const;
   /// The 1x1x1 convolution of the parts' concatenation (float32 CPU parts of one map).
   torch::Tensor pointwise_forward(at::TensorList parts) const;
   /// out (out_channels x voxels, row-major) = this 1x1x1 layer's weight . voxels
