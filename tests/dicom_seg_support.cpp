@@ -92,13 +92,25 @@ DecodedSeg decode_seg(const std::string& path) {
     segment.number = number;
     segment.label = text(*s, DCM_SegmentLabel);
     segment.algorithm_type = text(*s, DCM_SegmentAlgorithmType);
-    if (DcmItem* c = item_of(*s, DCM_SegmentedPropertyCategoryCodeSequence))
+    if (DcmItem* c = item_of(*s, DCM_SegmentedPropertyCategoryCodeSequence)) {
       segment.category_code = text(*c, DCM_CodeValue);
+      segment.category_scheme = text(*c, DCM_CodingSchemeDesignator);
+      segment.category_meaning = text(*c, DCM_CodeMeaning);
+    }
     if (DcmItem* t = item_of(*s, DCM_SegmentedPropertyTypeCodeSequence)) {
       segment.type_code = text(*t, DCM_CodeValue);
+      segment.type_scheme = text(*t, DCM_CodingSchemeDesignator);
       segment.type_meaning = text(*t, DCM_CodeMeaning);
-      if (DcmItem* m = item_of(*t, DCM_SegmentedPropertyTypeModifierCodeSequence))
+      if (DcmItem* m = item_of(*t, DCM_SegmentedPropertyTypeModifierCodeSequence)) {
         segment.modifier_code = text(*m, DCM_CodeValue);
+        segment.modifier_meaning = text(*m, DCM_CodeMeaning);
+      }
+    }
+    if (DcmItem* r = item_of(*s, DCM_AnatomicRegionSequence)) {
+      segment.region_code = text(*r, DCM_CodeValue);
+      segment.region_meaning = text(*r, DCM_CodeMeaning);
+      if (DcmItem* m = item_of(*r, DCM_AnatomicRegionModifierSequence))
+        segment.region_modifier_code = text(*m, DCM_CodeValue);
     }
     Uint16 lab = 0;
     for (unsigned long k = 0; s->findAndGetUint16(DCM_RecommendedDisplayCIELabValue, lab, k).good(); ++k)

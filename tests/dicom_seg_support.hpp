@@ -20,7 +20,9 @@ struct SegSegment {
   int number = 0;
   std::string label, algorithm_type;
   std::string category_code, type_code, type_meaning, modifier_code;  // modifier "" when absent
-  std::vector<int> lab;                                               // recommended CIELab
+  std::string category_scheme, category_meaning, type_scheme, modifier_meaning;
+  std::string region_code, region_meaning, region_modifier_code;  // Anatomic Region; "" when absent
+  std::vector<int> lab;                                           // recommended CIELab
 };
 
 struct SegFrame {

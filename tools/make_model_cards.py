@@ -12,21 +12,65 @@
       organs), 1.5 x 1.5 x 2.0 mm, HU -175..250 -> 0..1 clipped, roi 96, overlap 0.5, constant
       blending, softmax probabilities back linearly (Invertd nearest_interp=False), then argmax.
 
-Usage: python3 tools/make_model_cards.py
+Every label whose name is one of the 117 TotalSegmentator structures gets the DICOM codes and the
+colour of swinsmt's table, read from its one source, src/io/structure_codes.cpp (kRows, and
+laterality_code for the Left/Right modifier): "type", "category", "modifier" (the laterality),
+"region" (the kidney cysts' organ) and "color". The test ModelCard.ShippedCardsCarryTheTableCodes
+checks that the shipped cards equal that table, so run this again after changing it.
+
+Usage: python3 tools/make_model_cards.py   (from the repository root)
 """
 import json
+import re
+
+CODES_SOURCE = "src/io/structure_codes.cpp"
 
 SCHEMA = {"schema": "swinsmt-model-card", "version": 1}
 
 
+def read_structure_codes():
+    """name -> the label entry's codes and colour, parsed from the C++ table (the one source)."""
+    with open(CODES_SOURCE) as f:
+        text = f.read()
+    laterality = {}
+    for word, code, meaning in re.findall(
+            r'if \(laterality == "(\w+)"\) return \{"(\d+)", "SCT", "([^"]*)"\};', text):
+        laterality[word] = {"code": code, "scheme": "SCT", "meaning": meaning}
+    if set(laterality) != {"Left", "Right"}:
+        raise SystemExit(f"{CODES_SOURCE}: expected laterality_code for Left and Right, found {sorted(laterality)}")
+    row = re.compile(r'^    \{"([^"]+)", "(\d+)", "([^"]*)", "(\d+)", "([^"]*)", "(\w*)", "(\d*)", "([^"]*)", '
+                     r'\{(\d+), (\d+), (\d+)\}\},$', re.M)
+    codes = {}
+    for (name, category, category_meaning, type_, type_meaning, side, region, region_meaning,
+         r, g, b) in row.findall(text):
+        entry = {"type": {"code": type_, "scheme": "SCT", "meaning": type_meaning},
+                 "category": {"code": category, "scheme": "SCT", "meaning": category_meaning}}
+        if side:
+            entry["modifier"] = laterality[side]
+        if region:
+            entry["region"] = {"code": region, "scheme": "SCT", "meaning": region_meaning}
+        entry["color"] = [int(r), int(g), int(b)]
+        codes[name] = entry
+    rows = len(re.findall(r'^    \{"', text, re.M))
+    if len(codes) != rows:
+        raise SystemExit(f"{CODES_SOURCE}: parsed {len(codes)} of its {rows} rows; update the pattern")
+    return codes
+
+
+STRUCTURE_CODES = read_structure_codes()
+
+
 def labels(names):
-    return [{"value": i + 1, "name": n} for i, n in enumerate(names)]
+    return [{"value": i + 1, "name": n, **STRUCTURE_CODES.get(n, {})} for i, n in enumerate(names)]
 
 
 def write(path, card):
+    # Indented, except one line per label: 117 labels with codes stay readable and diffable.
+    text = json.dumps({**card, "labels": "@LABELS@"}, indent=2)
+    rows = ",\n".join("    " + json.dumps(label) for label in card["labels"])
+    text = text.replace('"@LABELS@"', "[\n" + rows + "\n  ]")
     with open(path, "w") as f:
-        json.dump(card, f, indent=2)
-        f.write("\n")
+        f.write(text + "\n")
     print(f"wrote {path}: {len(card['labels'])} labels")
 
 

@@ -87,6 +87,8 @@ class Section {
     throw Error(source_ + ": model card key \"" + where(key) + "\" must be " + expected + ", got " + actual.dump());
   }
 
+  const std::string& source() const { return source_; }
+
   std::string where(const std::string& key) const {
     if (key.empty()) return path_;
     return path_.empty() ? key : path_ + "." + key;
@@ -116,6 +118,17 @@ CardLabel parse_label(Section s) {
     s.fail("name", "a non-empty name usable as a file name (masks are <name>.nii.gz)", json(label.name));
   if (s.has("type")) label.type = parse_concept(s.object("type"));
   if (s.has("category")) label.category = parse_concept(s.object("category"));
+  if (s.has("modifier")) label.modifier = parse_concept(s.object("modifier"));
+  if (s.has("region")) label.region = parse_concept(s.object("region"));
+  // A DICOM segment needs both a type and a category; mixing the card's type with the built-in
+  // table's category (or modifier) could describe a structure neither meant, so codes come as a set.
+  if (label.type.has_value() != label.category.has_value())
+    throw Error(s.source() + ": model card key \"" + s.where(label.type ? "category" : "type") +
+                "\" is missing: \"type\" and \"category\" come together (a DICOM segment needs both)");
+  if (!label.type && (label.modifier || label.region))
+    throw Error(s.source() + ": model card key \"" + s.where(label.modifier ? "modifier" : "region") +
+                "\" needs \"type\" and \"category\" beside it (a label's codes are all the card's or all the "
+                "built-in table's)");
   if (s.has("color")) {
     const json& v = s.get("color");
     std::array<int, 3> rgb{};
@@ -315,6 +328,8 @@ std::string model_card_json(const ModelCard& card) {
     json entry{{"value", l.value}, {"name", l.name}};
     if (l.type) entry["type"] = concept_json(*l.type);
     if (l.category) entry["category"] = concept_json(*l.category);
+    if (l.modifier) entry["modifier"] = concept_json(*l.modifier);
+    if (l.region) entry["region"] = concept_json(*l.region);
     if (l.color) entry["color"] = *l.color;
     labels.push_back(std::move(entry));
   }

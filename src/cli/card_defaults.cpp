@@ -47,11 +47,24 @@ std::string card_run_key(const std::optional<ModelCard>& card, const SegmentOpti
   key << "intensity out " << options.out_min << " " << options.out_max << (options.clip ? " clip" : " no-clip")
       << "; back to input " << back_to_input_name(options.back_to_input);
   if (card) {
+    // The names decide masks and statistics; the codes and colours decide DICOM outputs and the
+    // preview.
     std::string names;
-    for (const auto& label : card->labels) names += std::to_string(label.value) + "=" + label.name + ",";
+    const auto concept_text = [](const char* key, const std::optional<CodedConcept>& c) {
+      return c ? std::string(";") + key + "=" + c->scheme + ":" + c->code + ":" + c->meaning : std::string();
+    };
+    for (const auto& label : card->labels) {
+      names += std::to_string(label.value) + "=" + label.name;
+      names += concept_text("type", label.type) + concept_text("category", label.category) +
+               concept_text("modifier", label.modifier) + concept_text("region", label.region);
+      if (label.color)
+        names += ";color=" + std::to_string((*label.color)[0]) + " " + std::to_string((*label.color)[1]) + " " +
+                 std::to_string((*label.color)[2]);
+      names += ",";
+    }
     Sha256 digest;
     digest.update(names.data(), names.size());
-    key << "; label names sha256 " << digest.hex_digest();
+    key << "; label table sha256 " << digest.hex_digest();
   }
   return key.str();
 }

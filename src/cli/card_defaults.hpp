@@ -27,8 +27,9 @@ SegmentOptions apply_model_card(const std::optional<ModelCard>& card, SegmentOpt
 /// The structure names of a run: the card's, else the built-in TotalSegmentator-v2 table.
 LabelTable run_label_names(const std::optional<ModelCard>& card);
 
-/// What of the card decides the outputs besides the segment options (the label names, and the
-/// intensity output range, clip and back-to-input mode), for the rerun key of finished cases.
+/// What of the card decides the outputs besides the segment options (the label table: names, codes
+/// and colours; and the intensity output range, clip and back-to-input mode), for the rerun key of
+/// finished cases.
 std::string card_run_key(const std::optional<ModelCard>& card, const SegmentOptions& options);
 
 }  // namespace swinsmt::cli

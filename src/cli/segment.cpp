@@ -168,6 +168,7 @@ void run_segment(const SegmentArgs& args) {
   writer_options.overwrite = args.overwrite;
   writer_options.keep = subset;
   writer_options.names = names;
+  if (card) writer_options.card_labels = card->labels;  // their codes and colours: DICOM outputs, preview
   writer_options.cases = selected;
   writer_options.run_key = run_key.str();
   const SegmentationWriter writer(args.output, cases, writer_options);
@@ -383,7 +384,9 @@ void add_segment_command(CLI::App& app) {
   cmd->add_option("--roi-subset", args->roi_subset, "Keep only these structures (names as in the label table)")
       ->expected(1, -1);
   cmd->add_flag("--statistics", args->statistics, "Write statistics.json: volume (mm^3) and mean HU per structure");
-  cmd->add_flag("--preview", args->preview, "Write preview.png: axial, coronal and sagittal slices with the labels");
+  cmd->add_flag("--preview", args->preview,
+                "Write preview.png: axial, coronal and sagittal slices with the labels, and a legend of the "
+                "structures shown (names and colours of the model card where it gives them)");
   cmd->add_option("--threads", args->threads,
                   "CPU threads (default: every CPU this process may use; more is refused with a warning)");
   cmd->add_option("--sw-batch", args->sw_batch, "Windows per network call")->capture_default_str();

@@ -5,7 +5,6 @@
 #include "io/dicom_output.hpp"
 
 #include <swinsmt/error.hpp>
-#include <swinsmt/io/structure_codes.hpp>
 
 #include <ATen/ATen.h>
 #include <dcmtk/config/osconfig.h>  // first of DCMTK's headers
@@ -34,26 +33,24 @@ using detail::check;
 
 CodeSequenceMacro code_of(const CodedConcept& c) { return CodeSequenceMacro(c.value, c.scheme, c.meaning); }
 
-/// The segment of structure `name`, owned by the caller until added to the segmentation.
-std::unique_ptr<DcmSegment> make_segment(const std::string& name, const DicomOutputInfo& info,
+/// The segment of `d`, owned by the caller until added to the segmentation.
+std::unique_ptr<DcmSegment> make_segment(const SegmentDescription& d, const DicomOutputInfo& info,
                                          const std::string& path) {
-  const StructureCode& code = structure_code(name);
+  const std::string& name = d.name;
   DcmSegment* raw = nullptr;
-  check(DcmSegment::create(raw, name, code_of(code.category), code_of(code.type), DcmSegTypes::SAT_AUTOMATIC,
+  check(DcmSegment::create(raw, name, code_of(d.category), code_of(d.type), DcmSegTypes::SAT_AUTOMATIC,
                            info.algorithm_name),
         path, "the segment " + name);
   std::unique_ptr<DcmSegment> segment(raw);
-  if (!code.laterality.empty())
-    segment->getSegmentedPropertyTypeModifierCode().push_back(
-        new CodeSequenceMacro(code_of(laterality_code(code.laterality))));
-  if (!code.region.value.empty()) {
+  if (d.modifier)
+    segment->getSegmentedPropertyTypeModifierCode().push_back(new CodeSequenceMacro(code_of(*d.modifier)));
+  if (d.region) {
     GeneralAnatomyMacro& anatomy = segment->getGeneralAnatomyCode();
-    anatomy.getAnatomicRegion() = code_of(code.region);
-    if (!code.laterality.empty())
-      anatomy.getAnatomicRegionModifier().push_back(new CodeSequenceMacro(code_of(laterality_code(code.laterality))));
+    anatomy.getAnatomicRegion() = code_of(*d.region);
+    if (d.modifier) anatomy.getAnatomicRegionModifier().push_back(new CodeSequenceMacro(code_of(*d.modifier)));
   }
   double L = 0, a = 0, b = 0;
-  IODCIELabUtil::rgb2DicomLab(L, a, b, code.rgb[0] / 255.0, code.rgb[1] / 255.0, code.rgb[2] / 255.0);
+  IODCIELabUtil::rgb2DicomLab(L, a, b, d.rgb[0] / 255.0, d.rgb[1] / 255.0, d.rgb[2] / 255.0);
   check(segment->setRecommendedDisplayCIELabValue(static_cast<Uint16>(std::lround(L)),
                                                   static_cast<Uint16>(std::lround(a)),
                                                   static_cast<Uint16>(std::lround(b))),
@@ -65,7 +62,15 @@ std::unique_ptr<DcmSegment> make_segment(const std::string& name, const DicomOut
 
 std::vector<std::string> write_dicom_seg(const std::string& path, const DicomSource& source, const at::Tensor& labels,
                                          const std::map<int, std::string>& structures, const DicomOutputInfo& info) {
+  return write_dicom_seg(path, source, labels, segment_descriptions(structures), info);
+}
+
+std::vector<std::string> write_dicom_seg(const std::string& path, const DicomSource& source, const at::Tensor& labels,
+                                         const std::map<int, SegmentDescription>& descriptions,
+                                         const DicomOutputInfo& info) {
   detail::check_labels_on_source(path, source, labels);
+  std::map<int, std::string> structures;
+  for (const auto& [id, d] : descriptions) structures.emplace(id, d.name);
   // (slices, rows, columns): each frame's bytes row by row, as DICOM stores them.
   const at::Tensor frames = labels.permute({2, 1, 0}).contiguous();
   auto [present, note] = detail::present_structures(path, frames, structures, "SEG");
@@ -133,7 +138,7 @@ std::vector<std::string> write_dicom_seg(const std::string& path, const DicomSou
   const int64_t slice_bytes = source.rows * source.columns;
   for (const auto& [id, name] : present) {
     Uint16 number = 0;
-    std::unique_ptr<DcmSegment> segment = make_segment(name, info, path);
+    std::unique_ptr<DcmSegment> segment = make_segment(descriptions.at(id), info, path);
     check(seg->addSegment(segment.get(), number), path, "the segment " + name);
     segment.release();  // owned by the segmentation now
     const at::Tensor mask = frames.eq(id).to(at::kByte).contiguous();

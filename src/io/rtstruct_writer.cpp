@@ -6,7 +6,6 @@
 #include "io/mask_contours.hpp"
 
 #include <swinsmt/error.hpp>
-#include <swinsmt/io/structure_codes.hpp>
 
 #include <ATen/ATen.h>
 #include <dcmtk/config/osconfig.h>  // first of DCMTK's headers
@@ -35,7 +34,15 @@ typename Sequence::Item& add_item(Sequence& sequence, const std::string& path, c
 
 std::vector<std::string> write_rtstruct(const std::string& path, const DicomSource& source, const at::Tensor& labels,
                                         const std::map<int, std::string>& structures, const DicomOutputInfo& info) {
+  return write_rtstruct(path, source, labels, segment_descriptions(structures), info);
+}
+
+std::vector<std::string> write_rtstruct(const std::string& path, const DicomSource& source, const at::Tensor& labels,
+                                        const std::map<int, SegmentDescription>& descriptions,
+                                        const DicomOutputInfo& info) {
   detail::check_labels_on_source(path, source, labels);
+  std::map<int, std::string> structures;
+  for (const auto& [id, d] : descriptions) structures.emplace(id, d.name);
   const at::Tensor planes = labels.permute({2, 1, 0}).contiguous();  // (slice, row, column)
   auto [present, note] = detail::present_structures(path, planes, structures, "RT-STRUCT");
   std::vector<std::string> notes;
@@ -103,7 +110,7 @@ std::vector<std::string> write_rtstruct(const std::string& path, const DicomSour
   for (const auto& [id, name] : present) {
     ++number;
     const std::string roi_number = std::to_string(number);
-    const StructureCode& code = structure_code(name);
+    const auto& rgb = descriptions.at(id).rgb;
     auto& roi = add_item(rt.getStructureSetROISequence(), path, "the ROI " + name);
     check(roi.setROINumber(roi_number.c_str()), path, "the ROI Number of " + name);
     check(roi.setReferencedFrameOfReferenceUID(source.frame_of_reference_uid.c_str()), path,
@@ -119,8 +126,7 @@ std::vector<std::string> write_rtstruct(const std::string& path, const DicomSour
     auto& contours = add_item(rt.getROIContourSequence(), path, "the contours of " + name);
     check(contours.setReferencedROINumber(roi_number.c_str()), path, "the ROI of the contours of " + name);
     check(contours.setROIDisplayColor(
-              (std::to_string(code.rgb[0]) + "\\" + std::to_string(code.rgb[1]) + "\\" + std::to_string(code.rgb[2]))
-                  .c_str()),
+              (std::to_string(rgb[0]) + "\\" + std::to_string(rgb[1]) + "\\" + std::to_string(rgb[2])).c_str()),
           path, "the ROI Display Color of " + name);
     const at::Tensor mask = planes.eq(id).to(at::kByte).contiguous();
     const at::Tensor any = mask.flatten(1).amax(1);

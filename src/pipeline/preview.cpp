@@ -1,6 +1,7 @@
 #include <swinsmt/pipeline/preview.hpp>
 
 #include "common/file_io.hpp"
+#include "pipeline/bitmap_font.hpp"
 
 #include <swinsmt/error.hpp>
 #include <swinsmt/pipeline/preprocess.hpp>
@@ -44,7 +45,65 @@ std::array<uint8_t, 3> label_colour(int label) {
   return {static_cast<uint8_t>(r * 255), static_cast<uint8_t>(g * 255), static_cast<uint8_t>(b * 255)};
 }
 
-RgbImage render_preview(const io::Volume& ct, const at::Tensor& labels, const PreviewOptions& options) {
+namespace {
+
+// Legend layout, in pixels: the swatch is as tall as a glyph, so a row's swatch and name line up.
+constexpr int kLegendMargin = 6, kSwatchSize = detail::kGlyphHeight, kSwatchGap = 4, kRowHeight = kSwatchSize + 3,
+              kColumnGap = 12;
+constexpr std::array<uint8_t, 3> kLegendText{230, 230, 230};
+
+/// Adds the legend of `shown` (label ids in order) below the views of `image`, widening the image
+/// when one column does not fit.
+void add_legend(PreviewImage& image, const std::vector<int>& shown, const PreviewOptions& options) {
+  image.legend_top = image.height;
+  if (shown.empty()) return;
+  const LabelTable& names = options.names.empty() ? labels() : options.names;
+  int name_width = 0;
+  for (int id : shown) {
+    LegendEntry e;
+    e.label = id;
+    e.name = label_name(id, names);
+    const auto it = options.colours.find(id);
+    e.colour = it != options.colours.end() ? it->second : label_colour(id);
+    name_width = std::max(name_width, detail::text_width(e.name));
+    image.legend.push_back(std::move(e));
+  }
+  const int column_width = kSwatchSize + kSwatchGap + name_width;
+  const int width = std::max(image.width, 2 * kLegendMargin + column_width);
+  const int columns = std::max(1, (width - 2 * kLegendMargin + kColumnGap) / (column_width + kColumnGap));
+  const int rows = (static_cast<int>(shown.size()) + columns - 1) / columns;
+  const int height = image.height + kLegendMargin + rows * kRowHeight - (kRowHeight - kSwatchSize) + kLegendMargin;
+
+  // The views keep their pixels; the new area is black.
+  std::vector<uint8_t> pixels(static_cast<size_t>(width) * height * 3, 0);
+  for (int r = 0; r < image.height; ++r)
+    std::copy_n(&image.pixels[static_cast<size_t>(r) * image.width * 3], static_cast<size_t>(image.width) * 3,
+                &pixels[static_cast<size_t>(r) * width * 3]);
+  image.pixels = std::move(pixels);
+  image.width = width;
+  image.height = height;
+
+  // Down each column, then across: label order reads like a list.
+  for (size_t i = 0; i < image.legend.size(); ++i) {
+    LegendEntry& e = image.legend[i];
+    const int column = static_cast<int>(i) / rows, row = static_cast<int>(i) % rows;
+    e.swatch_x = kLegendMargin + column * (column_width + kColumnGap);
+    e.swatch_y = image.legend_top + kLegendMargin + row * kRowHeight;
+    e.swatch_size = kSwatchSize;
+    e.text_x = e.swatch_x + kSwatchSize + kSwatchGap;
+    e.text_y = e.swatch_y;
+    for (int y = 0; y < kSwatchSize; ++y)
+      for (int x = 0; x < kSwatchSize; ++x) {
+        uint8_t* p = &image.pixels[(static_cast<size_t>(e.swatch_y + y) * width + e.swatch_x + x) * 3];
+        std::copy(e.colour.begin(), e.colour.end(), p);
+      }
+    detail::draw_text(image, e.text_x, e.text_y, e.name, kLegendText);
+  }
+}
+
+}  // namespace
+
+PreviewImage render_preview(const io::Volume& ct, const at::Tensor& labels, const PreviewOptions& options) {
   if (labels.sizes() != ct.data.sizes())
     throw Error("preview: label map " + c10::str(labels.sizes()) + " and CT " + c10::str(ct.data.sizes()) +
                 " differ in shape");
@@ -76,10 +135,18 @@ RgbImage render_preview(const io::Volume& ct, const at::Tensor& labels, const Pr
     width += widths[v] + (v ? gap : 0);
     height = std::max(height, heights[v]);
   }
-  RgbImage image;
+  PreviewImage image;
   image.width = width;
   image.height = height;
   image.pixels.assign(static_cast<size_t>(width) * height * 3, 0);
+
+  // The colour of each label id, and which ids the views show (for the legend).
+  std::array<std::array<uint8_t, 3>, 256> colours{};
+  for (int id = 1; id < 256; ++id) {
+    const auto it = options.colours.find(id);
+    colours[static_cast<size_t>(id)] = it != options.colours.end() ? it->second : label_colour(id);
+  }
+  std::array<bool, 256> shown{};
 
   auto index = [&](double mm, double voxel_mm, int64_t n) {
     return std::clamp<int64_t>(static_cast<int64_t>(mm / voxel_mm), 0, n - 1);
@@ -106,7 +173,8 @@ RgbImage render_preview(const io::Volume& ct, const at::Tensor& labels, const Pr
             std::clamp((h[x][y][z] - options.window_min) / (options.window_max - options.window_min), 0.0, 1.0) * 255.0;
         double rgb[3] = {grey, grey, grey};
         if (const int label = l[x][y][z]) {
-          const auto colour = label_colour(label);
+          const auto& colour = colours[static_cast<size_t>(label)];
+          shown[static_cast<size_t>(label)] = true;
           for (int k = 0; k < 3; ++k) rgb[k] = (1 - options.opacity) * rgb[k] + options.opacity * colour[k];
         }
         uint8_t* px = &image.pixels[(static_cast<size_t>(r) * width + left + c) * 3];
@@ -114,6 +182,14 @@ RgbImage render_preview(const io::Volume& ct, const at::Tensor& labels, const Pr
       }
     }
     left += widths[v] + gap;
+  }
+  if (options.legend) {
+    std::vector<int> ids;
+    for (int id = 1; id < 256; ++id)
+      if (shown[static_cast<size_t>(id)]) ids.push_back(id);
+    add_legend(image, ids, options);
+  } else {
+    image.legend_top = image.height;
   }
   return image;
 }

@@ -9,6 +9,7 @@
 #include <swinsmt/io/dicom_seg_writer.hpp>
 #include <swinsmt/io/nifti.hpp>
 #include <swinsmt/io/rtstruct_writer.hpp>
+#include <swinsmt/pipeline/label_descriptions.hpp>
 #include <swinsmt/pipeline/labels.hpp>
 #include <swinsmt/pipeline/preview.hpp>
 #include <swinsmt/pipeline/segment.hpp>
@@ -190,6 +191,20 @@ SegmentationWriter::SegmentationWriter(std::string output, const std::vector<CtI
                     " needs a DICOM series input (DICOM outputs reference their source images), but " + c.path +
                     " is a NIfTI file");
   }
+  if (!options_.names.empty()) {
+    names_ = options_.names;
+  } else if (!options_.card_labels.empty()) {
+    for (const auto& label : options_.card_labels) names_.emplace(label.value, label.name);
+  } else {
+    names_ = labels();
+  }
+  // A structure without DICOM codes fails the run now rather than after the inference of a case.
+  if (needs_dicom_source()) {
+    std::vector<int> ids = options_.keep;
+    if (ids.empty())
+      for (const auto& entry : names_) ids.push_back(entry.first);
+    for (int id : ids) descriptions_.emplace(id, describe_label(id, label_name(id, names_), options_.card_labels));
+  }
   const bool several_types = types.size() > 1;
   const OutputType single = types.front();
   // The label map files of one case: in `folder` under the fixed names, or `file` for one type.
@@ -366,7 +381,13 @@ std::vector<std::string> SegmentationWriter::write(size_t index, const io::Volum
     }
   }
   RgbImage preview;
-  if (!p.preview.empty()) preview = render_preview(ct, labels);
+  if (!p.preview.empty()) {
+    PreviewOptions preview_options;
+    preview_options.names = names();
+    for (const auto& label : options_.card_labels)
+      if (label.color) preview_options.colours[label.value] = preview_colour(label.value, options_.card_labels);
+    preview = render_preview(ct, labels, preview_options);
+  }
 
   const auto write_extras = [&](const std::string& statistics_path, const std::string& preview_path) {
     if (!statistics_path.empty()) {
@@ -407,8 +428,14 @@ std::vector<std::string> SegmentationWriter::write(size_t index, const io::Volum
     // A write that fails part way removes what it put in place and its record: nothing partial stays.
     try {
       if (!p.labels.empty()) io::write_nifti(p.labels, labels, ct.geometry);
-      std::map<int, std::string> structures;
-      for (int id : ids) structures.emplace(id, label_name(id, names()));  // codes are looked up by name
+      std::map<int, io::SegmentDescription> structures;
+      if (!p.dicom_seg.empty() || !p.rtstruct.empty())
+        for (int id : ids) {
+          const auto it = descriptions_.find(id);
+          structures.emplace(id, it != descriptions_.end()
+                                     ? it->second
+                                     : describe_label(id, label_name(id, names()), options_.card_labels));
+        }
       if (!p.dicom_seg.empty()) {
         const auto seg_notes = io::write_dicom_seg(p.dicom_seg, *source, labels, structures, options_.dicom);
         notes.insert(notes.end(), seg_notes.begin(), seg_notes.end());

@@ -46,12 +46,19 @@ struct CodedConcept {
   std::string meaning;
 };
 
+/// One label of the card. The codes say what the label is in DICOM outputs (SEG segments); they
+/// come as a set: `type` and `category` together, `modifier` and `region` only with them, so a
+/// label's codes are either all the card's or all the built-in table's (io::structure_code).
 struct CardLabel {
   int value = 0;  ///< 1..255; 0 is the background
   std::string name;
-  std::optional<CodedConcept> type;      ///< the structure (SegmentedPropertyType)
-  std::optional<CodedConcept> category;  ///< its category (SegmentedPropertyCategory)
-  std::optional<std::array<int, 3>> color;
+  std::optional<CodedConcept> type;      ///< the structure (Segmented Property Type)
+  std::optional<CodedConcept> category;  ///< its category (Segmented Property Category)
+  /// Segmented Property Type Modifier (SCT 7771000 Left, SCT 24028007 Right, ...); also the
+  /// Anatomic Region Modifier when `region` is given.
+  std::optional<CodedConcept> modifier;
+  std::optional<CodedConcept> region;       ///< Anatomic Region, where the type alone does not say it (a cyst's organ)
+  std::optional<std::array<int, 3>> color;  ///< [r, g, b] 0..255: DICOM outputs and the preview
 };
 
 /// MONAI ScaleIntensityRange: (x - a_min) / (a_max - a_min) * (b_max - b_min) + b_min, clipped to

@@ -4,12 +4,15 @@
 // (or folder of masks), statistics and preview written atomically. The `swinsmt segment` command is
 // this class plus argument parsing; applications use it the same way.
 
+#include <swinsmt/checkpoint/model_card.hpp>
 #include <swinsmt/io/dicom_source.hpp>
+#include <swinsmt/io/segment_description.hpp>
 #include <swinsmt/io/volume.hpp>
 #include <swinsmt/pipeline/labels.hpp>
 
 #include <ATen/core/Tensor.h>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,8 +65,14 @@ struct WriterOptions {
   bool overwrite = false;
   /// Label ids to keep (the others become background); empty keeps every structure.
   std::vector<int> keep;
-  /// Structure names for masks and statistics (a model card's); empty: swinsmt::labels().
+  /// Structure names for masks, statistics, the preview's legend and DICOM outputs; empty: the
+  /// names of `card_labels`, else swinsmt::labels().
   LabelTable names;
+  /// The model card's labels (ModelCard::labels), by value: their codes and colours go into DICOM
+  /// outputs and their colours into the preview (describe_label, preview_colour in
+  /// label_descriptions.hpp). Empty: DICOM outputs take the built-in table's codes and colours by
+  /// name, the preview label_colour.
+  std::vector<CardLabel> card_labels;
   /// The cases this writer checks and writes (positions in `inputs`, ascending): a shard of a batch
   /// (shard.hpp); nullopt: all. The layout (one file, or a folder of cases) and name clashes are
   /// decided over all inputs, so every shard plans the same paths.
@@ -95,12 +104,14 @@ class SegmentationWriter {
   /// output types: the folder of one input (`output` itself, or <output>/<name> with several inputs)
   /// holds seg.nii.gz, seg.dcm, rtstruct.dcm, statistics.json, preview.png and swinsmt.json (those
   /// of the types asked for). A trailing "/" is
-  /// ignored. DICOM output types with masks or with an input that is not a DICOM series are errors. A case (of
-  /// options.cases) whose record says it was finished by a run with the same run_key on the same input, with every
-  /// output still there, is finished() and left alone (unless `overwrite`). Throws swinsmt::Error before any inference
-  /// on a name clash, an existing output without `overwrite` that is not swinsmt's own unfinished output of this case,
-  /// an output that is (or, in a masks folder, would replace) an input, or a place where nothing can be written.
-  /// Creates nothing: folders appear when write() needs them. Inputs are only ever read.
+  /// ignored. DICOM output types with masks or with an input that is not a DICOM series are errors,
+  /// and so is a structure a DICOM output may hold (every kept one) without codes in options.card_labels
+  /// or the built-in table (describe_label). A case (of options.cases) whose record says it was finished by a run with
+  /// the same run_key on the same input, with every output still there, is finished() and left alone (unless
+  /// `overwrite`). Throws swinsmt::Error before any inference on a name clash, an existing output without `overwrite`
+  /// that is not swinsmt's own unfinished output of this case, an output that is (or, in a masks folder, would replace)
+  /// an input, or a place where nothing can be written. Creates nothing: folders appear when write() needs them. Inputs
+  /// are only ever read.
   SegmentationWriter(std::string output, const std::vector<CtInput>& inputs, WriterOptions options);
 
   size_t size() const { return paths_.size(); }
@@ -128,11 +139,14 @@ class SegmentationWriter {
                                  const io::DicomSource* source = nullptr) const;
 
  private:
-  /// options_.names, or swinsmt::labels() when it is empty.
-  const LabelTable& names() const { return options_.names.empty() ? labels() : options_.names; }
+  /// options_.names, else the names of options_.card_labels, else swinsmt::labels().
+  const LabelTable& names() const { return names_; }
 
   std::string output_;
   WriterOptions options_;
+  LabelTable names_;
+  /// With DICOM output types: what they say about each kept structure, decided before any inference.
+  std::map<int, io::SegmentDescription> descriptions_;
   std::vector<CtInput> inputs_;
   std::vector<OutputPaths> paths_;
   std::vector<size_t> cases_;
