@@ -4,8 +4,10 @@
 // for_each_cell, slab after slab along the first axis), and each plane of the input grid is
 // interpolated and argmaxed as soon as the two model-grid planes its taps read are complete. So only
 // the model-grid planes between the last one still read and the last one received are held, not the
-// whole grid's probabilities. Every value is computed as spacing_inverse_linear_argmax computes it
-// (spacing_taps.hpp): the labels are the same, bit for bit. Internal to pipeline/.
+// whole grid's probabilities: with the windows in MONAI's order, about one window step and at most
+// one window's depth plus one plane (the last row of windows finishes all of its planes at once).
+// Every value is computed as spacing_inverse_linear_argmax computes it (spacing_taps.hpp): the
+// labels are the same, bit for bit. Internal to pipeline/.
 
 #include <swinsmt/pipeline/body_crop.hpp>
 #include <swinsmt/pipeline/spacing.hpp>

@@ -255,10 +255,10 @@ Segmentation Segmenter::run_segment(const io::Volume& ct, io::Volume* release, c
     //    softmax probabilities resampled linearly, then their argmax. Streamed: each cell of mean
     //    logits is softmaxed as it finishes, and each input-grid plane is interpolated and argmaxed
     //    as soon as the model-grid planes it reads are complete, so besides the open cells only a
-    //    slab of the model grid's probabilities (about one window step along its first axis) is held
+    //    slab of the model grid's probabilities (at most a window's depth along x) is held
     //    (pipeline/inverse_linear_stream.hpp). The same labels as Segmenter::probabilities then
-    //    spacing_inverse_linear_argmax, bit for bit (tests/segment_test.cpp). argmax commutes with
-    //    the inverse orientation below.
+    //    spacing_inverse_linear_argmax, bit for bit (tests/probabilities_linear_test.cpp). argmax
+    //    commutes with the inverse orientation below.
     detail::InverseLinearArgmax inverse(run.plan, run.model_grid, run.region, model_.config.out_channels());
     run.inferer->for_each_cell(
         run.image, windows, head,

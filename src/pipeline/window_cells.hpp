@@ -1,12 +1,13 @@
 #pragma once
-// The accumulators of SlidingWindowInferer::argmax, cut into cells: the grid of boxes between
-// consecutive window borders (every window start and end, per axis). Each window covers whole cells,
-// so a cell is final as soon as the last window covering it has run: it is then divided by its
-// weights, handed to its consumer (argmaxed into the label map, or softmaxed and resampled) and freed. Only cells some
-// window has touched and some window still needs are held, and of those, the ones the next windows need last go to a
-// scratch file (SpillFile) while the network runs, whenever more than the memory budget is held. Every voxel receives
-// its windows' sums in the same order as with one whole-volume accumulator, so the labels are bit for bit those of the
-// same window order without cells or spilling. Internal to pipeline/.
+// The accumulators of SlidingWindowInferer::argmax and for_each_cell, cut into cells: the grid of
+// boxes between consecutive window borders (every window start and end, per axis). Each window covers
+// whole cells, so a cell is final as soon as the last window covering it has run: it is then divided
+// by its weights, handed to its consumer (argmaxed into the label map, or softmaxed and resampled)
+// and freed. Only cells some window has touched and some window still needs are held, and of those,
+// the ones the next windows need last go to a scratch file (SpillFile) while the network runs,
+// whenever more than the memory budget is held. Every voxel receives its windows' sums in the same
+// order as with one whole-volume accumulator, so the results are bit for bit those of the same
+// window order without cells or spilling. Internal to pipeline/.
 
 #include "spill_file.hpp"
 
