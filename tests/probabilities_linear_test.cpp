@@ -290,6 +290,8 @@ TEST(ProbabilitiesLinear, SegmentEqualsTheWholeVolumePath) {
     for (int64_t a = 0; a < 3; ++a)
       if (c.crop[a] > 0) ct.data = ct.data.narrow(a, 0, c.crop[a]);
     ct.data = ct.data.contiguous();
+    // Air over the first 40 columns: the body box (grown by half a window) leaves part of x out.
+    if (c.crop_body) ct.data.narrow(0, 0, 40).fill_(-1024);
     SegmentOptions options = base;
     options.accumulator_memory_mib = c.accumulator_mib;
     options.crop_body = c.crop_body;
@@ -311,6 +313,6 @@ TEST(ProbabilitiesLinear, SegmentEqualsTheWholeVolumePath) {
     ASSERT_EQ(result.labels.sizes(), expected.sizes());
     EXPECT_EQ(result.labels.ne(expected).sum().item<int64_t>(), 0);
     EXPECT_GT(std::get<0>(at::_unique(expected)).numel(), 1);
-    if (c.crop_body) EXPECT_LT(result.windows, 9) << "the body crop leaves out part of the grid";
+    if (c.crop_body) EXPECT_GT(result.region[0][0], 0) << "the body crop leaves out part of the grid";
   }
 }
