@@ -316,3 +316,18 @@ TEST(ProbabilitiesLinear, SegmentEqualsTheWholeVolumePath) {
     if (c.crop_body) EXPECT_GT(result.region[0][0], 0) << "the body crop leaves out part of the grid";
   }
 }
+
+TEST(ProbabilitiesLinear, IncompleteOrMisplacedBoxesAreNamed) {
+  const auto plan = plan_for({30, 12, 9}, {1.0, 1.0, 1.0}, {{1.5, 1.5, 1.5}});
+  const std::array<int64_t, 3> grid = plan->output_shape;
+  swinsmt::detail::InverseLinearArgmax inverse(plan, grid, whole_box(grid), 3);
+  const auto outside = test::error_of([&] { inverse.add({grid[0] - 1, 0, 0}, at::rand({3, 2, 1, 1})); });
+  EXPECT_NE(outside.find("leaves the region"), std::string::npos) << outside;
+  inverse.add({0, 0, 0}, at::rand({3, 4, grid[1], grid[2]}));
+  const auto incomplete = test::error_of([&] { inverse.labels(); });
+  EXPECT_NE(incomplete.find("not complete"), std::string::npos) << incomplete;
+  EXPECT_NE(test::error_of([] {
+              swinsmt::detail::InverseLinearArgmax(c10::nullopt, {4, 4, 4}, whole_box({4, 4, 4}), 300);
+            }).find("256"),
+            std::string::npos);
+}
