@@ -1,6 +1,8 @@
 #include <swinsmt/pipeline/segment.hpp>
 
+#include "channel_softmax.hpp"
 #include "common/stopwatch.hpp"
+#include "inverse_linear_stream.hpp"
 
 #include <swinsmt/error.hpp>
 #include <swinsmt/pipeline/body_crop.hpp>
@@ -231,31 +233,48 @@ Segmentation Segmenter::run_segment(const io::Volume& ct, io::Volume* release, c
   result.region = run.region;
   result.windows = run.windows;
   const auto windows_started = std::chrono::steady_clock::now();
+  // On the CPU the output block (a 1x1x1 convolution to out_channels) runs cell by cell inside the
+  // aggregation, so a window's logits (1 GB at 128^3 and 118 channels) are never whole in memory
+  // either; each voxel gets the same 1x1x1 product as in the whole window
+  // (tests/sliding_window_test.cpp, model_test.cpp).
+  const auto& sw = run.inferer->options();
+  const bool head_in_cells = run.image.is_cpu() && sw.output_device.value_or(run.image.device()).is_cpu() &&
+                             model_.model->parameters().front().scalar_type() == at::kFloat;
+  const Predictor windows =
+      head_in_cells ? features_predictor(&result.times.network) : predictor(&result.times.network);
+  const PointwiseHead head = head_in_cells ? output_head(&result.times.network) : PointwiseHead();
   at::Tensor labels;
   if (options_.back_to_input == BackToInput::labels_nearest) {
     // Cell by cell: only the open cells' logits (at most accumulator_memory_mib of them in memory
-    // while the network runs) and the uint8 labels are held. On the CPU the output block (a 1x1x1
-    // convolution to out_channels) runs cell by cell inside the aggregation, so a window's logits
-    // (1 GB at 128^3 and 118 channels) are never whole in memory either; each voxel gets the same
-    // 1x1x1 product as in the whole window (tests/sliding_window_test.cpp, model_test.cpp).
-    const auto& sw = run.inferer->options();
-    const bool head_in_cells = run.image.is_cpu() && sw.output_device.value_or(run.image.device()).is_cpu() &&
-                               model_.model->parameters().front().scalar_type() == at::kFloat;
-    labels = head_in_cells ? run.inferer->argmax(run.image, features_predictor(&result.times.network),
-                                                 output_head(&result.times.network), progress)[0]
-                           : run.inferer->argmax(run.image, predictor(&result.times.network), progress)[0];
+    // while the network runs) and the uint8 labels are held.
+    labels = run.inferer->argmax(run.image, windows, head, progress)[0];
     run.image = at::Tensor();
     result.times.aggregation = detail::seconds_since(windows_started) - result.times.network;
   } else {
-    // The probabilities are resampled before the argmax, so the model grid's are needed whole.
-    at::Tensor probabilities = model_grid_probabilities(run, progress, &result.times.network);
-    result.times.aggregation = detail::seconds_since(windows_started) - result.times.network;
-    const auto resample_started = std::chrono::steady_clock::now();
-    // 5. Back to the input grid: softmax probabilities resampled linearly, argmax (Invertd
-    //    nearest_interp=False, AsDiscrete argmax); argmax commutes with the inverse orientation.
-    labels = run.plan ? spacing_inverse_linear_argmax(probabilities, *run.plan) : probabilities.argmax(0).to(at::kByte);
-    probabilities = at::Tensor();
-    result.times.back_to_input = detail::seconds_since(resample_started);
+    // 5. Back to the input grid as MONAI's Invertd(nearest_interp=False) + AsDiscrete(argmax): the
+    //    softmax probabilities resampled linearly, then their argmax. Streamed: each cell of mean
+    //    logits is softmaxed as it finishes, and each input-grid plane is interpolated and argmaxed
+    //    as soon as the model-grid planes it reads are complete, so besides the open cells only a
+    //    slab of the model grid's probabilities (at most a window's depth along x) is held
+    //    (pipeline/inverse_linear_stream.hpp). The same labels as Segmenter::probabilities then
+    //    spacing_inverse_linear_argmax, bit for bit (tests/probabilities_linear_test.cpp). argmax
+    //    commutes with the inverse orientation below.
+    detail::InverseLinearArgmax inverse(run.plan, run.model_grid, run.region, model_.config.out_channels());
+    run.inferer->for_each_cell(
+        run.image, windows, head,
+        [&](const std::vector<int64_t>& begin, const at::Tensor& mean) {
+          const auto cell_started = std::chrono::steady_clock::now();
+          inverse.add({run.region[0][0] + begin[0], run.region[1][0] + begin[1], run.region[2][0] + begin[2]},
+                      detail::softmax_channels(mean[0]));
+          result.times.back_to_input += detail::seconds_since(cell_started);
+        },
+        progress);
+    run.image = at::Tensor();
+    const auto last_started = std::chrono::steady_clock::now();
+    labels = inverse.labels();
+    result.times.back_to_input += detail::seconds_since(last_started);
+    result.times.aggregation =
+        detail::seconds_since(windows_started) - result.times.network - result.times.back_to_input;
   }
   const auto back_started = std::chrono::steady_clock::now();
   if (options_.back_to_input == BackToInput::labels_nearest) {
@@ -279,14 +298,15 @@ Segmentation Segmenter::run_segment(const io::Volume& ct, io::Volume* release, c
 at::Tensor Segmenter::model_grid_probabilities(ModelGridRun& run, const ProgressCallback& progress,
                                                double* network_seconds) const {
   // MONAI's sliding_window_inference: the importance-weighted mean of the window logits everywhere.
+  // The softmax per voxel as the streamed path in segment() computes it (channel_softmax.hpp).
   const at::Tensor logits = (*run.inferer)(run.image, predictor(network_seconds), progress)[0];
   run.image = at::Tensor();
-  if (!options_.crop_body) return at::softmax(logits, 0);
+  if (!options_.crop_body) return detail::softmax_channels(logits);
   // Background (channel 0) with certainty outside the body's region.
   at::Tensor probabilities =
       at::zeros({logits.size(0), run.model_grid[0], run.model_grid[1], run.model_grid[2]}, logits.options());
   probabilities.select(0, 0).fill_(1);
-  region_view(probabilities, run.region, 1).copy_(at::softmax(logits, 0));
+  region_view(probabilities, run.region, 1).copy_(detail::softmax_channels(logits));
   return probabilities;
 }
 

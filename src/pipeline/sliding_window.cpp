@@ -299,4 +299,36 @@ at::Tensor SlidingWindowInferer::argmax(const at::Tensor& inputs, const Predicto
   return crop_padding(r, labels.unsqueeze(0), 1);
 }
 
+void SlidingWindowInferer::for_each_cell(const at::Tensor& inputs, const Predictor& predictor,
+                                         const PointwiseHead& head, const CellConsumer& consume,
+                                         const ProgressCallback& progress) const {
+  if (inputs.dim() >= 1 && inputs.size(0) != 1)
+    throw Error("for_each_cell takes one image at a time, got a batch of " + std::to_string(inputs.size(0)));
+  const WindowRun r = prepare(inputs, options_);
+  // MONAI's window order: its sums, and rows along the first axis.
+  std::vector<size_t> order(r.starts.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  // A cell in padded coordinates -> the part of it inside the image, in the image's coordinates.
+  const auto crop_to_image = [&](const std::vector<int64_t>& begin, const at::Tensor& mean) {
+    std::vector<int64_t> image_begin(static_cast<size_t>(r.ndim));
+    at::Tensor part = mean;
+    for (int64_t d = 0; d < r.ndim; ++d) {
+      const int64_t low = r.padded ? r.pad_size[static_cast<size_t>(2 * (r.ndim - 1 - d))] : 0;
+      const int64_t first = std::max<int64_t>(begin[static_cast<size_t>(d)] - low, 0);
+      const int64_t last = std::min<int64_t>(begin[static_cast<size_t>(d)] + mean.size(d + 2) - low,
+                                             r.original_size[static_cast<size_t>(d)]);
+      if (first >= last) return;  // padding only
+      part = part.narrow(d + 2, first - (begin[static_cast<size_t>(d)] - low), last - first);
+      image_begin[static_cast<size_t>(d)] = first;
+    }
+    consume(image_begin, part);
+  };
+  detail::CellAccumulator cells(r.image_size, r.roi, r.starts, r.weight.to(r.device), crop_to_image,
+                                options_.accumulator_memory_bytes, options_.spill_folder);
+  predict_windows(
+      r, order, options_, predictor, progress,
+      [&](int64_t, int64_t position, const at::Tensor& seg) { cells.add(static_cast<size_t>(position), seg, head); },
+      [&] { cells.before_window(); }, /*weighted=*/!head);
+}
+
 }  // namespace swinsmt

@@ -20,11 +20,24 @@ constexpr int64_t kHeadVoxels = int64_t{1} << 16;
 CellAccumulator::CellAccumulator(std::vector<int64_t> image_size, std::vector<int64_t> roi,
                                  std::vector<std::vector<int64_t>> starts, at::Tensor weight, at::Tensor labels,
                                  int64_t memory_bytes, std::string spill_folder)
+    : CellAccumulator(
+          std::move(image_size), std::move(roi), std::move(starts), std::move(weight),
+          [labels](const std::vector<int64_t>& begin, const at::Tensor& mean) {
+            at::Tensor region = labels;
+            for (size_t a = 0; a < begin.size(); ++a)
+              region = region.narrow(static_cast<int64_t>(a), begin[a], mean.size(static_cast<int64_t>(a) + 2));
+            region.copy_(mean.argmax(1)[0].to(at::kByte));
+          },
+          memory_bytes, std::move(spill_folder)) {}
+
+CellAccumulator::CellAccumulator(std::vector<int64_t> image_size, std::vector<int64_t> roi,
+                                 std::vector<std::vector<int64_t>> starts, at::Tensor weight, FinishedCell finished,
+                                 int64_t memory_bytes, std::string spill_folder)
     : image_size_(std::move(image_size)),
       roi_(std::move(roi)),
       starts_(std::move(starts)),
       weight_(std::move(weight)),
-      labels_(std::move(labels)),
+      finished_(std::move(finished)),
       memory_bytes_(memory_bytes),
       spill_folder_(std::move(spill_folder)) {
   const size_t ndim = image_size_.size();
@@ -173,15 +186,13 @@ void CellAccumulator::add(size_t position, const at::Tensor& seg, const Pointwis
 }
 
 void CellAccumulator::finish(Cell& cell) {
-  at::Tensor region = labels_;
-  for (size_t a = 0; a < cell.begin.size(); ++a)
-    region = region.narrow(static_cast<int64_t>(a), cell.begin[a], cell.end[a] - cell.begin[a]);
-  // The mean over the windows (in place: the cell is discarded), then its argmax.
-  region.copy_(cell.sum.div_(cell.count).argmax(1)[0].to(at::kByte));
+  // The mean over the windows (in place: the cell is discarded), then its consumer.
+  const at::Tensor mean = cell.sum.div_(cell.count);
   held_bytes_ -= cell_bytes(cell);
   cell.sum = at::Tensor();
   cell.count = at::Tensor();
   --open_;
+  finished_(cell.begin, mean);
 }
 
 }  // namespace swinsmt::detail

@@ -1,12 +1,13 @@
 #pragma once
-// The accumulators of SlidingWindowInferer::argmax, cut into cells: the grid of boxes between
-// consecutive window borders (every window start and end, per axis). Each window covers whole cells,
-// so a cell is final as soon as the last window covering it has run: it is then divided by its
-// weights, argmaxed into the label map and freed. Only cells some window has touched and some window
-// still needs are held, and of those, the ones the next windows need last go to a scratch file
-// (SpillFile) while the network runs, whenever more than the memory budget is held. Every voxel
-// receives its windows' sums in the same order as with one whole-volume accumulator, so the labels
-// are bit for bit those of the same window order without cells or spilling. Internal to pipeline/.
+// The accumulators of SlidingWindowInferer::argmax and for_each_cell, cut into cells: the grid of
+// boxes between consecutive window borders (every window start and end, per axis). Each window covers
+// whole cells, so a cell is final as soon as the last window covering it has run: it is then divided
+// by its weights, handed to its consumer (argmaxed into the label map, or softmaxed and resampled)
+// and freed. Only cells some window has touched and some window still needs are held, and of those,
+// the ones the next windows need last go to a scratch file (SpillFile) while the network runs,
+// whenever more than the memory budget is held. Every voxel receives its windows' sums in the same
+// order as with one whole-volume accumulator, so the results are bit for bit those of the same
+// window order without cells or spilling. Internal to pipeline/.
 
 #include "spill_file.hpp"
 
@@ -17,17 +18,26 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace swinsmt::detail {
 
+/// Receives a finished cell: its first voxel and its mean prediction (1, C, *extent), the sums divided
+/// by the weights (a tensor the accumulator drops afterwards; the consumer may modify it).
+using FinishedCell = std::function<void(const std::vector<int64_t>& begin, const at::Tensor& mean)>;
+
 class CellAccumulator {
  public:
   /// `starts`: the windows (each of size `roi`) in the order they will be added; `weight`: the
-  /// (1, 1, *roi) importance map; `labels`: the (*image_size) uint8 map finished cells are written to
-  /// (on `device`, where the accumulators live). `memory_bytes` < 0 never spills.
+  /// (1, 1, *roi) importance map (on the device where the accumulators live); `finished`: called once
+  /// per cell as it finishes. `memory_bytes` < 0 never spills.
+  CellAccumulator(std::vector<int64_t> image_size, std::vector<int64_t> roi, std::vector<std::vector<int64_t>> starts,
+                  at::Tensor weight, FinishedCell finished, int64_t memory_bytes, std::string spill_folder);
+  /// The same, each finished cell argmaxed into `labels`, the (*image_size) uint8 map on the
+  /// accumulators' device.
   CellAccumulator(std::vector<int64_t> image_size, std::vector<int64_t> roi, std::vector<std::vector<int64_t>> starts,
                   at::Tensor weight, at::Tensor labels, int64_t memory_bytes, std::string spill_folder);
 
@@ -63,7 +73,8 @@ class CellAccumulator {
 
   std::vector<int64_t> image_size_, roi_;
   std::vector<std::vector<int64_t>> starts_;
-  at::Tensor weight_, labels_;
+  at::Tensor weight_;
+  FinishedCell finished_;
   int64_t memory_bytes_;
   std::string spill_folder_;
   std::unique_ptr<SpillFile> spill_;

@@ -47,9 +47,13 @@ struct SegmentOptions {
   /// Values outside the window clipped to [out_min, out_max] (ScaleIntensityRange clip).
   bool clip = true;
   /// How the results go back to the input grid: labels by nearest neighbour (TotalSegmentator), or
-  /// the probabilities linearly, then argmax (MONAI bundles' Invertd(nearest_interp=False)). The
-  /// latter holds the model grid's probabilities (out_channels x model voxels x 4 bytes, see
-  /// ModelGridProbabilities) while it resamples them; the input grid gets only the uint8 labels.
+  /// the probabilities linearly, then argmax (MONAI bundles' Invertd(nearest_interp=False)). Neither
+  /// holds the whole model grid's logits or probabilities: the latter softmaxes each cell of the
+  /// sliding windows as it finishes and resamples each input-grid plane as soon as the model-grid
+  /// planes it reads are complete, holding besides the open cells at most roi + 1 planes of the
+  /// model grid's probabilities along x (out_channels x (roi + 1) x Y x Z x 4 bytes); the input grid
+  /// gets only the uint8 labels. Its labels equal those of probabilities() resampled whole by
+  /// spacing_inverse_linear_argmax, bit for bit.
   BackToInput back_to_input = BackToInput::labels_nearest;
   AccumulateOn accumulate = AccumulateOn::automatic;
   /// Windows only over the body (body_crop.hpp: the largest connected region above -500 HU on the
@@ -72,10 +76,12 @@ struct SegmentTimes {
   /// CUDA: until that copy, so queued kernels are waited for there).
   double network = 0;
   /// The rest of the sliding windows: cutting out windows, weighting and adding their logits,
-  /// the scratch file, and dividing and argmaxing each finished cell.
+  /// the scratch file, and dividing each finished cell (and with labels_nearest its argmax).
   double aggregation = 0;
   /// With crop_body the region pasted into the grid; resampling to the input grid (nearest labels, or
-  /// linear probabilities and their argmax) and its orientation.
+  /// linear probabilities and their argmax) and its orientation. With probabilities_linear this
+  /// runs while the windows do, a cell and a plane at a time: each finished cell's softmax and the
+  /// input-grid planes resampled as they became computable count here.
   double back_to_input = 0;
 };
 

@@ -51,6 +51,10 @@ using Predictor = std::function<at::Tensor(const at::Tensor&)>;
 /// *box). argmax() applies it a few slices of a cell at a time, so a window's C_out-channel logits
 /// are never in memory whole (118 channels of 128^3 voxels: 1 GB).
 using PointwiseHead = std::function<at::Tensor(const at::Tensor&)>;
+/// Receives a finished box of SlidingWindowInferer::for_each_cell: its first voxel in the image and
+/// the image's result there, (1, C_out, *box) (a tensor no longer needed afterwards: it may be
+/// modified in place).
+using CellConsumer = std::function<void(const std::vector<int64_t>& begin, const at::Tensor& mean)>;
 /// Called once with (0, total) before the first window, then after each predictor call with
 /// (windows done, windows in total).
 using ProgressCallback = std::function<void(int64_t done, int64_t total)>;
@@ -83,6 +87,19 @@ class SlidingWindowInferer {
   /// voxel whichever box it is computed in.
   at::Tensor argmax(const at::Tensor& inputs, const Predictor& features, const PointwiseHead& head,
                     const ProgressCallback& progress = {}) const;
+
+  /// operator()'s result for one image (B = 1), handed to `consume` a box at a time, never whole: the
+  /// boxes are the cells between window borders, each given as soon as the last window covering it
+  /// has run, then freed; together they cover the image once. The windows run in MONAI's order (the
+  /// first spatial axis slowest), so every voxel's sums are operator()'s, bit for bit, and the boxes
+  /// finish in slabs along the first axis: all boxes ending at or before a window start along it have
+  /// been given before that window's row begins. Memory: as argmax() (the open cells, at most
+  /// accumulator_memory_bytes of them in memory while the predictor runs, the rest in the scratch
+  /// file) plus what `consume` keeps. With a `head`, as argmax(): equal to operator() with the predictor
+  /// head(features(x)) wherever the head gives the same logits for a voxel whichever box it is computed
+  /// in. Throws swinsmt::Error for a batch of more than one image, or as argmax().
+  void for_each_cell(const at::Tensor& inputs, const Predictor& predictor, const PointwiseHead& head,
+                     const CellConsumer& consume, const ProgressCallback& progress = {}) const;
 
   /// Number of windows per image for a given spatial size.
   int64_t window_count(const std::vector<int64_t>& image_size) const;

@@ -51,6 +51,8 @@ at::Tensor spacing_inverse_nearest(const at::Tensor& labels, const SpacingPlan& 
 /// input grid (float64 weights, border padding, as spacing_linear), argmax over the channels (the
 /// first of equal maxima). Returns uint8 labels (X, Y, Z) on the input grid; besides them it holds
 /// nothing of the input grid's size. Throws swinsmt::Error for a wrong shape or more than 256 channels.
+/// (Segmenter::segment computes the same labels, bit for bit, plane by plane from the cells of the
+/// sliding windows as they finish, without the model grid's probabilities whole.)
 at::Tensor spacing_inverse_linear_argmax(const at::Tensor& probabilities, const SpacingPlan& plan);
 
 }  // namespace swinsmt
