@@ -42,8 +42,13 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 # CliBatch.ShardsTogether... (12 CLI runs, 3.7 min under ASan) and slurm_job_array (the same runs
 # under Slurm, 1.8 min): their shard selection is index arithmetic (Shard.* runs here), and their
 # writing, records, reports and failure paths run here in the other CliBatch and CliNothingLost tests.
+# CliModelCard.BtcvCardMatchesTheBundlesPipeline, ProbabilitiesLinear.SegmentEqualsTheWholeVolumePath
+# (each over 5 min under ASan) and ModelCardCodes.SegmentTakesTheCodesAndColoursOfItsCard (3 min):
+# whole segment runs, LibTorch time; card parsing (ModelCard.*), the streamed probabilities
+# (ProbabilitiesLinear.StreamedEquals...) and the card's codes in the writers
+# (ModelCardCodes.ACardsOwnCodes...) run here.
 # ASAN_CTEST_EXCLUDE='^$' runs everything.
-default_exclude='^(Segment\.(ExampleCtMatchesOfficialMonaiPipeline|ProbabilitiesArgmaxIsTheLabels)|CliSegment\.(MultilabelMasks|LasInput|DicomSeries|FolderOfInputs).*|NiftiLarge\..*|Official/SegmentDefaultSpacing\..*|CliBatch\.ShardsTogether.*|slurm_job_array)$'
+default_exclude='^(Segment\.(ExampleCtMatchesOfficialMonaiPipeline|ProbabilitiesArgmaxIsTheLabels)|CliSegment\.(MultilabelMasks|LasInput|DicomSeries|FolderOfInputs).*|NiftiLarge\..*|Official/SegmentDefaultSpacing\..*|CliBatch\.ShardsTogether.*|slurm_job_array|CliModelCard\.BtcvCardMatchesTheBundlesPipeline|ProbabilitiesLinear\.SegmentEqualsTheWholeVolumePath|ModelCardCodes\.SegmentTakesTheCodesAndColoursOfItsCard)$'
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$JOBS" -E "${ASAN_CTEST_EXCLUDE:-$default_exclude}"
 tests_done=$(date +%s)
 echo "sanitizer tests: $((tests_done - start)) s (build included)"
