@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 
