@@ -94,19 +94,10 @@ void InverseLinearArgmax::compute_ready_planes() {
     const std::array<int64_t, 2> stride{model_[2], 1};
     at::parallel_for(0, input_[1], 1, [&](int64_t begin, int64_t end) {
       for (int64_t j = begin; j < end; ++j)
-        for (int64_t k = 0; k < input_[2]; ++k) {
-          // As spacing_inverse_linear_argmax: float64 interpolation returned as float32, the first of
-          // equal maxima.
-          int64_t best = 0;
-          float best_value = 0;
-          for (int64_t c = 0; c < channels_; ++c) {
-            const std::array<const float*, 2> planes{lower_data + c * channel_stride,
-                                                     upper_data ? upper_data + c * channel_stride : nullptr};
-            const float v = static_cast<float>(trilinear(planes, stride, model_, taps_, i, j, k));
-            if (c == 0 || v > best_value) best = c, best_value = v;
-          }
-          dst[j * input_[2] + k] = static_cast<uint8_t>(best);
-        }
+        for (int64_t k = 0; k < input_[2]; ++k)  // as spacing_inverse_linear_argmax
+          dst[j * input_[2] + k] =
+              static_cast<uint8_t>(trilinear_argmax(std::array<const float*, 2>{lower_data, upper_data}, channel_stride,
+                                                    channels_, stride, model_, taps_, i, j, k));
     });
     ++next_input_plane_;
     // The input planes still to come read from their lower tap on (the taps never go back).

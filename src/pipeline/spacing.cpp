@@ -21,8 +21,10 @@ namespace {
 
 using detail::linear_taps;
 using detail::sample_positions;
+using detail::tap_planes;
 using detail::Taps;
 using detail::trilinear;
+using detail::trilinear_argmax;
 
 /// A column's length; exactly |v| when the column has one non-zero entry (as sqrt(v * v) is).
 double column_norm(const at::Tensor& affine, int column) {
@@ -135,18 +137,13 @@ at::Tensor spacing_inverse_linear_argmax(const at::Tensor& probabilities, const 
   const std::array<int64_t, 3> strides{in.stride(1), in.stride(2), in.stride(3)};
   const int64_t channel_stride = in.stride(0);
   at::parallel_for(0, m[0], 1, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i)
+    for (int64_t i = begin; i < end; ++i) {
+      const auto planes = tap_planes(src, strides[0], n[0], taps, i);
       for (int64_t j = 0; j < m[1]; ++j)
-        for (int64_t k = 0; k < m[2]; ++k) {
-          // MONAI resamples in float64 and returns float32; argmax takes the first of equal maxima.
-          int64_t best = 0;
-          float best_value = 0;
-          for (int64_t c = 0; c < channels; ++c) {
-            const float v = static_cast<float>(trilinear(src + c * channel_stride, strides, n, taps, i, j, k));
-            if (c == 0 || v > best_value) best = c, best_value = v;
-          }
-          dst[(i * m[1] + j) * m[2] + k] = static_cast<uint8_t>(best);
-        }
+        for (int64_t k = 0; k < m[2]; ++k)
+          dst[(i * m[1] + j) * m[2] + k] = static_cast<uint8_t>(
+              trilinear_argmax(planes, channel_stride, channels, {strides[1], strides[2]}, n, taps, i, j, k));
+    }
   });
   return out.to(probabilities.device());
 }

@@ -91,13 +91,39 @@ double trilinear(const std::array<const T*, 2>& planes, const std::array<int64_t
   return value;
 }
 
+/// The two planes along the first axis that the taps of output plane i read in a whole grid `src`
+/// whose first-axis stride is `stride0` (the second null past the grid).
+template <typename T>
+std::array<const T*, 2> tap_planes(const T* src, int64_t stride0, int64_t n0, const std::array<Taps, 3>& taps,
+                                   int64_t i) {
+  const int64_t i0 = taps[0].lower[i];
+  return {src + i0 * stride0, i0 + 1 < n0 ? src + (i0 + 1) * stride0 : nullptr};
+}
+
 /// trilinear() on a whole grid `src` with strides `stride`.
 template <typename T>
 double trilinear(const T* src, const std::array<int64_t, 3>& stride, const std::array<int64_t, 3>& n,
                  const std::array<Taps, 3>& taps, int64_t i, int64_t j, int64_t k) {
-  const int64_t i0 = taps[0].lower[i];
-  const std::array<const T*, 2> planes{src + i0 * stride[0], i0 + 1 < n[0] ? src + (i0 + 1) * stride[0] : nullptr};
-  return trilinear(planes, {stride[1], stride[2]}, n, taps, i, j, k);
+  return trilinear(tap_planes(src, stride[0], n[0], taps, i), {stride[1], stride[2]}, n, taps, i, j, k);
+}
+
+/// The channel with the largest trilinear() value at output voxel (i, j, k): each channel's value
+/// interpolated in float64 and taken as float32 (MONAI resamples in float64 and returns float32), the
+/// first of equal maxima (as argmax). Channel c reads planes[0] + c * channel_stride and
+/// planes[1] + c * channel_stride.
+template <typename T>
+int64_t trilinear_argmax(const std::array<const T*, 2>& planes, int64_t channel_stride, int64_t channels,
+                         const std::array<int64_t, 2>& stride, const std::array<int64_t, 3>& n,
+                         const std::array<Taps, 3>& taps, int64_t i, int64_t j, int64_t k) {
+  int64_t best = 0;
+  float best_value = 0;
+  for (int64_t c = 0; c < channels; ++c) {
+    const std::array<const T*, 2> channel{planes[0] + c * channel_stride,
+                                          planes[1] ? planes[1] + c * channel_stride : nullptr};
+    const float v = static_cast<float>(trilinear(channel, stride, n, taps, i, j, k));
+    if (c == 0 || v > best_value) best = c, best_value = v;
+  }
+  return best;
 }
 
 }  // namespace swinsmt::detail

@@ -18,7 +18,6 @@
 
 #include <cstdint>
 #include <deque>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,8 +25,9 @@
 namespace swinsmt::detail {
 
 /// Receives a finished cell: its first voxel and its mean prediction (1, C, *extent), the sums divided
-/// by the weights (a tensor the accumulator drops afterwards; the consumer may modify it).
-using FinishedCell = std::function<void(const std::vector<int64_t>& begin, const at::Tensor& mean)>;
+/// by the weights (a tensor the accumulator drops afterwards; the consumer may modify it). The same
+/// callback type as SlidingWindowInferer::for_each_cell's, which hands the cells on.
+using FinishedCell = CellConsumer;
 
 class CellAccumulator {
  public:
