@@ -165,17 +165,22 @@ const std::vector<StructureCode>& structure_codes() {
   return codes;
 }
 
-const StructureCode& structure_code(const std::string& name) {
+const StructureCode* find_structure_code(const std::string& name) {
   static const std::map<std::string, const StructureCode*> by_name = [] {
     std::map<std::string, const StructureCode*> out;
     for (const auto& c : structure_codes()) out.emplace(c.name, &c);
     return out;
   }();
   const auto it = by_name.find(name);
-  if (it == by_name.end())
+  return it == by_name.end() ? nullptr : it->second;
+}
+
+const StructureCode& structure_code(const std::string& name) {
+  const StructureCode* code = find_structure_code(name);
+  if (code == nullptr)
     throw Error("structure \"" + name + "\" has no DICOM codes (the table holds the " +
                 std::to_string(structure_codes().size()) + " TotalSegmentator-v2 structures)");
-  return *it->second;
+  return *code;
 }
 
 CodedConcept laterality_code(const std::string& laterality) {

@@ -15,11 +15,6 @@ std::array<uint8_t, 3> rgb(const std::array<int, 3>& c) {
   return {static_cast<uint8_t>(c[0]), static_cast<uint8_t>(c[1]), static_cast<uint8_t>(c[2])};
 }
 
-bool in_table(const std::string& name) {
-  const auto& table = io::structure_codes();
-  return std::any_of(table.begin(), table.end(), [&](const io::StructureCode& c) { return c.name == name; });
-}
-
 }  // namespace
 
 const CardLabel* find_card_label(int id, const std::vector<CardLabel>& card_labels) {
@@ -38,8 +33,9 @@ io::SegmentDescription describe_label(int id, const std::string& name, const std
     d.type = coded(*card->type);
     if (card->modifier) d.modifier = coded(*card->modifier);
     if (card->region) d.region = coded(*card->region);
-    d.rgb = in_table(name) ? io::structure_code(name).rgb : label_colour(id);
-  } else if (in_table(name)) {
+    const io::StructureCode* code = io::find_structure_code(name);
+    d.rgb = code ? code->rgb : label_colour(id);
+  } else if (io::find_structure_code(name)) {
     d = io::segment_description(name);
   } else {
     throw Error("structure \"" + name + "\" (label " + std::to_string(id) +

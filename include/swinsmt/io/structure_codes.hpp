@@ -28,6 +28,9 @@ struct StructureCode {
 /// DicomRGBColor); the laterality is written as a Type Modifier for every left/right structure.
 const std::vector<StructureCode>& structure_codes();
 
+/// The codes of `name`, or nullptr for a name the table does not hold.
+const StructureCode* find_structure_code(const std::string& name);
+
 /// The codes of `name`. Throws swinsmt::Error for a name the table does not hold.
 const StructureCode& structure_code(const std::string& name);
 
