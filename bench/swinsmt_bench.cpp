@@ -1,12 +1,13 @@
 // Timed benchmark of one sliding window forward and of the Soft MoE layer alone, comparing the
-// official op sequence (MoeKernel::reference) with the chunked exact kernel. Each invocation
-// measures one configuration so that the peak RSS belongs to it alone; bench/run_benchmarks.sh runs
-// the grid side by side and writes the table.
+// official op sequence (MoeKernel::reference) with the chunked exact kernel, and of segment's
+// sliding-window aggregation without the network. Each invocation measures one configuration so that the peak RSS
+// belongs to it alone; bench/run_benchmarks.sh runs the grid side by side and writes the table.
 //
 //   swinsmt_bench model --size 128 --kernel chunked [--products bfloat16] [--repeat 2] [--save out.bin | --compare
 //   ref.bin]
 //                       [--profile trace.json] [--ct CT.nii.gz]
 //   swinsmt_bench moe --tokens 32768 --dim 96 --experts 4 --kernel reference [--chunk 1024 --tile 0]
+//   swinsmt_bench aggregate [--grid 243x201x223] [--accumulator-memory 512]
 //   common: --threads N, --allocator pool|default (the CLI's CPU buffer pool, or LibTorch's own)
 #include <swinsmt/swinsmt.hpp>
 
@@ -178,6 +179,53 @@ int run_model(int argc, char** argv) {
   return 0;
 }
 
+/// The sliding-window aggregation of `segment` without the network: SlidingWindowInferer::argmax over a
+/// --grid (default the bundled CT's 243 x 201 x 223 at 1.5 mm) with roi 128, overlap 0.5, gaussian
+/// blending and the README configuration's output block (48 -> 118 channels, 1x1x1) as the pointwise
+/// head, as segment runs it; every window's "decoder features" are one fixed random tensor. Reports
+/// the total, the head's share (counted as network time by segment) and the rest (segment's
+/// "aggregation"): what the pipeline adds to windows x the window benchmark.
+int run_aggregate(int argc, char** argv) {
+  std::vector<int64_t> grid;
+  {
+    std::string text = arg(argc, argv, "--grid", "243x201x223");
+    for (size_t at = 0; at <= text.size();) {
+      const size_t next = std::min(text.find('x', at), text.size());
+      grid.push_back(std::stoll(text.substr(at, next - at)));
+      at = next + 1;
+    }
+    if (grid.size() != 3) throw swinsmt::Error("--grid must be DxHxW, got " + text);
+  }
+  auto options = swinsmt::SwinSMTOptions(1, 118).img_size({128, 128, 128}).feature_size(48).use_v2(true);
+  at::manual_seed(0);
+  swinsmt::SwinSMT model(options);
+  model->eval();
+  c10::InferenceMode guard;
+  const at::Tensor features = at::randn({1, 48, 128, 128, 128});
+  swinsmt::SlidingWindowOptions sw;
+  sw.accumulator_memory_bytes = std::stoll(arg(argc, argv, "--accumulator-memory", "512")) << 20;
+  const swinsmt::SlidingWindowInferer inferer(sw);
+  double head_seconds = 0;
+  const swinsmt::PointwiseHead head = [&](const at::Tensor& f) {
+    at::Tensor logits;
+    head_seconds += seconds([&] { logits = model->out(f.contiguous()); });
+    return logits;
+  };
+  const at::Tensor image = at::zeros({1, 1, grid[0], grid[1], grid[2]});
+  at::Tensor labels;
+  const double total = seconds([&] {
+    labels = inferer.argmax(
+        image, [&](const at::Tensor&) { return features; }, head);
+  });
+  std::printf(
+      "{\"bench\":\"aggregate\",\"grid\":\"%lldx%lldx%lld\",\"windows\":%lld,\"threads\":%d,\"seconds\":%.2f,"
+      "\"head_seconds\":%.2f,\"aggregation_seconds\":%.2f,\"peak_rss_mb\":%.0f}\n",
+      static_cast<long long>(grid[0]), static_cast<long long>(grid[1]), static_cast<long long>(grid[2]),
+      static_cast<long long>(inferer.window_count(grid)), at::get_num_threads(), total, head_seconds,
+      total - head_seconds, peak_rss_mb());
+  return labels.defined() ? 0 : 1;
+}
+
 int run_moe(int argc, char** argv) {
   const int64_t tokens = std::stoll(arg(argc, argv, "--tokens", "4096"));
   const int64_t dim = std::stoll(arg(argc, argv, "--dim", "96"));
@@ -224,7 +272,7 @@ int run_moe(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << "usage: swinsmt_bench model|moe [--size N] [--kernel reference|chunked] [--threads N] ...\n";
+    std::cerr << "usage: swinsmt_bench model|moe|aggregate [--size N] [--kernel reference|chunked] [--threads N] ...\n";
     return 2;
   }
   try {
@@ -240,6 +288,7 @@ int main(int argc, char** argv) {
     const std::string what = argv[1];
     if (what == "model") return run_model(argc, argv);
     if (what == "moe") return run_moe(argc, argv);
+    if (what == "aggregate") return run_aggregate(argc, argv);
     std::cerr << "unknown benchmark " << what << "\n";
     return 2;
   } catch (const std::exception& e) {
