@@ -1,5 +1,7 @@
 #include "window_cells.hpp"
 
+#include "cell_arithmetic.hpp"
+
 #include "common/strings.hpp"
 
 #include <swinsmt/error.hpp>
@@ -20,15 +22,10 @@ constexpr int64_t kHeadVoxels = int64_t{1} << 16;
 CellAccumulator::CellAccumulator(std::vector<int64_t> image_size, std::vector<int64_t> roi,
                                  std::vector<std::vector<int64_t>> starts, at::Tensor weight, at::Tensor labels,
                                  int64_t memory_bytes, std::string spill_folder)
-    : CellAccumulator(
-          std::move(image_size), std::move(roi), std::move(starts), std::move(weight),
-          [labels](const std::vector<int64_t>& begin, const at::Tensor& mean) {
-            at::Tensor region = labels;
-            for (size_t a = 0; a < begin.size(); ++a)
-              region = region.narrow(static_cast<int64_t>(a), begin[a], mean.size(static_cast<int64_t>(a) + 2));
-            region.copy_(mean.argmax(1)[0].to(at::kByte));
-          },
-          memory_bytes, std::move(spill_folder)) {}
+    : CellAccumulator(std::move(image_size), std::move(roi), std::move(starts), std::move(weight), FinishedCell(),
+                      memory_bytes, std::move(spill_folder)) {
+  labels_ = std::move(labels);
+}
 
 CellAccumulator::CellAccumulator(std::vector<int64_t> image_size, std::vector<int64_t> roi,
                                  std::vector<std::vector<int64_t>> starts, at::Tensor weight, FinishedCell finished,
@@ -174,9 +171,9 @@ void CellAccumulator::add(size_t position, const at::Tensor& seg, const Pointwis
                       join(features.sizes().vec(), " x ") + "; expected 1 x channels x the same box");
         set_channels(logits.size(1));
         load(c, channels_);
-        // As MONAI: the window's logits times the importance map, then added.
-        logits.mul_(weight.narrow(2, s0, n));
-        c.sum.narrow(2, s0, n).add_(logits);
+        // As MONAI: the window's logits times the importance map, then added (one pass, while the
+        // logits are in cache).
+        add_weighted(c.sum.narrow(2, s0, n), logits, weight.narrow(2, s0, n));
       }
     }
     c.count.add_(weight);
@@ -186,13 +183,21 @@ void CellAccumulator::add(size_t position, const at::Tensor& seg, const Pointwis
 }
 
 void CellAccumulator::finish(Cell& cell) {
-  // The mean over the windows (in place: the cell is discarded), then its consumer.
-  const at::Tensor mean = cell.sum.div_(cell.count);
   held_bytes_ -= cell_bytes(cell);
+  const at::Tensor sum = std::move(cell.sum), count = std::move(cell.count);
   cell.sum = at::Tensor();
   cell.count = at::Tensor();
   --open_;
-  finished_(cell.begin, mean);
+  if (labels_.defined()) {
+    // The mean's argmax straight into the label map, without writing the mean.
+    at::Tensor region = labels_;
+    for (size_t a = 0; a < cell.begin.size(); ++a)
+      region = region.narrow(static_cast<int64_t>(a), cell.begin[a], cell.end[a] - cell.begin[a]);
+    mean_argmax(sum, count, region);
+  } else {
+    // The mean over the windows (in place: the cell is discarded), then its consumer.
+    finished_(cell.begin, sum.div_(count));
+  }
 }
 
 }  // namespace swinsmt::detail

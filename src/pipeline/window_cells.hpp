@@ -75,6 +75,7 @@ class CellAccumulator {
   std::vector<std::vector<int64_t>> starts_;
   at::Tensor weight_;
   FinishedCell finished_;
+  at::Tensor labels_;  // the label map each finished cell's argmax goes to, when there is one (else finished_)
   int64_t memory_bytes_;
   std::string spill_folder_;
   std::unique_ptr<SpillFile> spill_;
