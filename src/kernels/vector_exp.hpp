@@ -3,18 +3,13 @@
 // window attention). libm's expf is a call per element; with -ffast-math GCC would call libmvec,
 // but fast-math also drops the -inf/NaN handling the masked softmaxes rely on. Loops using it are
 // compiled with -fopenmp-simd (`omp simd` reductions, no OpenMP runtime) and, on x86-64, cloned per
-// instruction set (SWINSMT_ISA_CLONES: chosen at load time), since the library is built for the
-// baseline x86-64 but runs where AVX2/AVX-512 are available.
+// instruction set (SWINSMT_ISA_CLONES, common/isa_clones.hpp).
+
+#include "common/isa_clones.hpp"
 
 #include <cstdint>
 #include <cstring>
 #include <limits>
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SWINSMT_NO_TARGET_CLONES)
-#define SWINSMT_ISA_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define SWINSMT_ISA_CLONES
-#endif
 
 namespace swinsmt::detail {
 

@@ -1,7 +1,8 @@
 // Compiled with -ffp-contract=off (src/CMakeLists.txt): a fused multiply-add would round
 // prediction * weight + sum once instead of twice and so differ from MONAI's sums in the last bit.
 #include "cell_arithmetic.hpp"
-#include "kernels/vector_exp.hpp"  // SWINSMT_ISA_CLONES
+
+#include "common/isa_clones.hpp"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
