@@ -184,9 +184,7 @@ void CellAccumulator::add(size_t position, const at::Tensor& seg, const Pointwis
 
 void CellAccumulator::finish(Cell& cell) {
   held_bytes_ -= cell_bytes(cell);
-  const at::Tensor sum = std::move(cell.sum), count = std::move(cell.count);
-  cell.sum = at::Tensor();
-  cell.count = at::Tensor();
+  const at::Tensor sum = std::move(cell.sum), count = std::move(cell.count);  // leaves the cell's undefined
   --open_;
   if (labels_.defined()) {
     // The mean's argmax straight into the label map, without writing the mean.
