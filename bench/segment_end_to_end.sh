@@ -2,7 +2,9 @@
 # `swinsmt segment` at its defaults end to end, against the official pipeline in the same run
 # (issue 19). README configuration (feature 48, 4 experts, 3 MoE stages, 118 classes; random weights
 # with the official initialisation), 2 threads on the 2-core machine (all CPUs by default):
-#   1. the window benchmark: one 128^3 window, float32 and bfloat16 Soft MoE products;
+#   1. the window benchmark: one 128^3 window, float32 and bfloat16 Soft MoE products; and the
+#      aggregation benchmark: segment's sliding-window aggregation on the bundled CT's grid without
+#      the network;
 #   2. swinsmt segment on the bundled CT (examples/data/example_ct.nii.gz) at its defaults, float32
 #      and --dtype bfloat16;
 #   3. the official pipeline (bench/official_pipeline.py) on the same CT, same weights;
@@ -27,7 +29,9 @@ mkdir -p "$work"
 ct="$root/examples/data/example_ct.nii.gz"
 weights="$work/swinsmt_f48_random.pth"
 [[ -f "$weights" ]] || "${python[@]}" "$root/bench/official_pipeline.py" --make-checkpoint "$weights" >&2
-echo "{\"machine\": \"$(lscpu | sed -n 's/^Model name: *//p')\", \"cpus\": $(nproc), \"date\": \"$(date -u +%FT%TZ)\"}"
+# The CPU and the instruction sets that change the numbers (AVX-512, bfloat16 products, AMX).
+isa=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -x 'avx512f\|avx512_bf16\|amx_bf16' | paste -sd, - || true)
+echo "{\"machine\": \"$(lscpu | sed -n 's/^Model name: *//p')\", \"isa\": \"$isa\", \"cpus\": $(nproc), \"date\": \"$(date -u +%FT%TZ)\"}"
 
 # Peak RSS (MiB) and wall seconds of the /usr/bin/time -v log $1.
 peak_mb() { echo $(($(sed -n 's/.*Maximum resident set size (kbytes): //p' "$1") / 1024)); }
@@ -40,6 +44,7 @@ wall_s() {
 "$bench" model --size 128 --repeat 3 --save "$work/window_fp32.bin"
 "$bench" model --size 128 --repeat 3 --products bfloat16 --compare "$work/window_fp32.bin"
 rm -f "$work/window_fp32.bin"
+"$bench" aggregate --grid 243x201x223
 
 # 2. and 5. swinsmt segment at its defaults: NAME CT [flags]
 ours() {
