@@ -20,6 +20,11 @@ bool fused_layout(std::initializer_list<const at::Tensor*> tensors, at::ScalarTy
   return true;
 }
 
+/// `a` and `b` cover the same box (their last three sizes).
+bool same_box(const at::Tensor& a, const at::Tensor& b) {
+  return a.sizes().slice(a.dim() - 3) == b.sizes().slice(b.dim() - 3);
+}
+
 SWINSMT_ISA_CLONES
 void add_weighted_row(float* sum, const float* prediction, const float* weight, int64_t n) {
 #pragma omp simd
@@ -59,7 +64,8 @@ void mean_argmax_row(const float* sum, int64_t channel_stride, const float* coun
 }  // namespace
 
 void add_weighted(const at::Tensor& sum, const at::Tensor& prediction, const at::Tensor& weight) {
-  if (!fused_layout({&sum, &prediction, &weight}, at::kFloat) || sum.sizes() != prediction.sizes()) {
+  if (!fused_layout({&sum, &prediction, &weight}, at::kFloat) || sum.sizes() != prediction.sizes() ||
+      weight.size(1) != 1 || !same_box(weight, sum)) {
     sum.add_(prediction * weight);
     return;
   }
@@ -81,7 +87,8 @@ void add_weighted(const at::Tensor& sum, const at::Tensor& prediction, const at:
 
 void mean_argmax(const at::Tensor& sum, const at::Tensor& count, const at::Tensor& labels) {
   if (!fused_layout({&sum, &count}, at::kFloat) || labels.dim() != 3 || labels.scalar_type() != at::kByte ||
-      !labels.device().is_cpu() || labels.stride(2) != 1 || sum.size(1) > 256) {
+      !labels.device().is_cpu() || labels.stride(2) != 1 || sum.size(1) > 256 || count.size(1) != 1 ||
+      !same_box(count, sum) || !same_box(labels, sum)) {
     labels.copy_(sum.div(count).argmax(1)[0].to(at::kByte));
     return;
   }
