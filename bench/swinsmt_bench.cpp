@@ -203,7 +203,8 @@ int run_aggregate(int argc, char** argv) {
   c10::InferenceMode guard;
   const at::Tensor features = at::randn({1, 48, 128, 128, 128});
   swinsmt::SlidingWindowOptions sw;
-  sw.accumulator_memory_bytes = std::stoll(arg(argc, argv, "--accumulator-memory", "512")) << 20;
+  // MiB; negative never spills (a multiplication: shifting a negative value left is undefined in C++17).
+  sw.accumulator_memory_bytes = std::stoll(arg(argc, argv, "--accumulator-memory", "512")) * (int64_t{1} << 20);
   const swinsmt::SlidingWindowInferer inferer(sw);
   double head_seconds = 0;
   const swinsmt::PointwiseHead head = [&](const at::Tensor& f) {
