@@ -8,6 +8,7 @@
 //                       [--profile trace.json] [--ct CT.nii.gz]
 //   swinsmt_bench moe --tokens 32768 --dim 96 --experts 4 --kernel reference [--chunk 1024 --tile 0]
 //   swinsmt_bench aggregate [--grid 243x201x223] [--accumulator-memory 512]
+//   swinsmt_bench conv --size 128 --in 48 --out 48 [--repeat 8]
 //   common: --threads N, --allocator pool|default (the CLI's CPU buffer pool, or LibTorch's own)
 #include <swinsmt/swinsmt.hpp>
 
@@ -269,11 +270,48 @@ int run_moe(int argc, char** argv) {
   return status == "ok" ? 0 : 1;
 }
 
+/// One 3x3x3 convolution of the model (stride 1, padding 1, no bias, float32) on a size^3 map with --in
+/// and --out channels: the network's ConvLayer (Winograd F(2x2x2, 3x3x3) where it applies, see
+/// kernels/winograd_conv3d.hpp) against ATen's direct conv3d (oneDNN) with the same weights, the two
+/// alternating, --repeat runs each. Reports both medians of the runs after the first, and the largest
+/// difference between their outputs.
+int run_conv(int argc, char** argv) {
+  const int64_t size = std::stoll(arg(argc, argv, "--size", "128"));
+  const int64_t in = std::stoll(arg(argc, argv, "--in", "48"));
+  const int64_t out = std::stoll(arg(argc, argv, "--out", "48"));
+  const int repeat = std::max(2, std::stoi(arg(argc, argv, "--repeat", "8")));
+  at::manual_seed(0);
+  swinsmt::ConvLayer layer(swinsmt::ConvOptions(in, out, 3));
+  c10::InferenceMode guard;
+  const auto x = at::rand({1, in, size, size, size});  // [0, 1), as after the first layers' activations
+  const auto& weight = layer->conv->weight;
+  std::vector<double> ours, direct;
+  at::Tensor y_ours, y_direct;
+  for (int i = 0; i < repeat; ++i) {
+    y_ours = at::Tensor();
+    ours.push_back(seconds([&] { y_ours = layer->forward(x); }));
+    y_direct = at::Tensor();
+    direct.push_back(seconds([&] { y_direct = at::conv3d(x, weight, {}, 1, 1); }));
+  }
+  const double difference = (y_ours - y_direct).abs().max().item<double>();
+  const double scale = y_direct.abs().max().item<double>();
+  const RunTimes a = summarise(ours), b = summarise(direct);
+  std::printf(
+      "{\"bench\":\"conv\",\"size\":%lld,\"in\":%lld,\"out\":%lld,\"threads\":%d,\"repeat\":%d,"
+      "\"seconds\":%.3f,\"run_seconds\":[%s],\"direct_seconds\":%.3f,\"direct_run_seconds\":[%s],"
+      "\"direct_gflops\":%.0f,\"max_abs_diff_vs_direct\":%.3g,\"max_abs_direct\":%.3g}\n",
+      static_cast<long long>(size), static_cast<long long>(in), static_cast<long long>(out), at::get_num_threads(),
+      repeat, a.later_median, a.all.c_str(), b.later_median, b.all.c_str(),
+      2.0 * 27 * in * out * static_cast<double>(size * size * size) / b.later_median / 1e9, difference, scale);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << "usage: swinsmt_bench model|moe|aggregate [--size N] [--kernel reference|chunked] [--threads N] ...\n";
+    std::cerr
+        << "usage: swinsmt_bench model|moe|aggregate|conv [--size N] [--kernel reference|chunked] [--threads N] ...\n";
     return 2;
   }
   try {
@@ -290,6 +328,7 @@ int main(int argc, char** argv) {
     if (what == "model") return run_model(argc, argv);
     if (what == "moe") return run_moe(argc, argv);
     if (what == "aggregate") return run_aggregate(argc, argv);
+    if (what == "conv") return run_conv(argc, argv);
     std::cerr << "unknown benchmark " << what << "\n";
     return 2;
   } catch (const std::exception& e) {
