@@ -22,3 +22,12 @@ for r in rows:
     if r["bench"] == "moe":
         first = f"{r['first_seconds']:.2f}" if "first_seconds" in r else ""
         print(f"| {r['tokens']} | {r['dim']} | {r['kernel']} | {first} | {r['seconds']:.2f} | {r['peak_rss_mb']:.0f} |")
+convs = [r for r in rows if r["bench"] == "conv"]
+if convs:
+    print()
+    print("| map | channels in -> out | ConvLayer (s) | direct conv3d (s) | direct GFLOP/s | speed-up | max abs diff (of max abs) |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for r in convs:
+        print(f"| {r['size']}^3 | {r['in']} -> {r['out']} | {r['seconds']:.3f} | {r['direct_seconds']:.3f} | "
+              f"{r['direct_gflops']:.0f} | {r['direct_seconds'] / r['seconds']:.2f}x | "
+              f"{r['max_abs_diff_vs_direct']:.2g} ({r['max_abs_direct']:.2g}) |")

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the benchmark grid side by side on this machine: one sliding window forward of the official
 # README configuration at 64^3, 96^3 and 128^3 with the official Soft MoE op sequence (reference)
-# and the chunked exact kernel, then the Soft MoE layer alone. Each measurement is its own process so
-# that its peak RSS is its own. Prints JSON lines; bench/results_table.py turns them into markdown.
+# and the chunked exact kernel, then the Soft MoE layer alone, then the window's 3x3x3 convolutions
+# (Winograd against direct). Each measurement is its own process so that its peak RSS is its own.
+# Prints JSON lines; bench/results_table.py turns them into markdown.
 #   cmake -S . -B build -DSWINSMT_BUILD_BENCH=ON && cmake --build build --target swinsmt_bench
 #   bash bench/run_benchmarks.sh > bench/results.jsonl && python3 bench/results_table.py bench/results.jsonl
 set -euo pipefail
@@ -40,3 +41,9 @@ for kernel in reference chunked chunked_aten; do
   "$BENCH" moe --tokens 32768 --dim 96 --kernel $kernel --threads "$THREADS" --repeat 3
 done
 "$BENCH" moe --tokens 98304 --dim 96 --kernel chunked --threads "$THREADS"
+# The 3x3x3 convolutions of a 128^3 window of the README configuration (feature 48): the model's
+# ConvLayer (Winograd where it applies) against ATen's direct conv3d, alternating in one process.
+for shape in "128 48 48" "128 96 48" "64 48 48" "64 96 48" "32 96 96" "32 192 96" "16 192 192" "16 384 192"; do
+  read -r size in out <<<"$shape"
+  "$BENCH" conv --size "$size" --in "$in" --out "$out" --threads "$THREADS"
+done
