@@ -7,6 +7,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 
 #include <algorithm>
 #include <string>
@@ -197,6 +198,7 @@ bool winograd_conv3d_applies(at::TensorList inputs, const at::Tensor& weight) {
 
 at::Tensor winograd_conv3d(at::TensorList inputs, const at::Tensor& weight, const at::Tensor& bias) {
   TORCH_INTERNAL_ASSERT(cpu_float_parts_of_one_map(inputs));
+  RECORD_USER_SCOPE("swinsmt::winograd_conv3d");
   const auto& first = inputs[0];
   const int64_t batch = first.size(0), cout = weight.size(0), cin = weight.size(1);
   const Geometry g{first.size(2), first.size(3), first.size(4), first.size(3) / 2, first.size(4) / 2};

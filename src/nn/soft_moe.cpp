@@ -7,6 +7,7 @@
 #include <swinsmt/nn/soft_moe.hpp>
 
 #include <ATen/ATen.h>
+#include <ATen/record_function.h>
 
 #include <cmath>
 #include <limits>
@@ -115,6 +116,7 @@ torch::Tensor SoftMoEImpl::forward(const torch::Tensor& x_in, const std::optiona
   // The fused CPU kernel writes through raw pointers, where autograd cannot follow, and no
   // gradient of the other kernels is tested against the official model: inference only.
   detail::require_no_gradient("SoftMoE", {x_in, norm->gamma, to_slot_embeds->proj->weight});
+  RECORD_USER_SCOPE("swinsmt::SoftMoE");
   if (x_in.dim() != 3 || x_in.size(2) != options.dim())
     throw Error("SoftMoE: input must be (B, N, " + std::to_string(options.dim()) + "), got " + c10::str(x_in.sizes()));
   const int64_t b = x_in.size(0), seq_len = x_in.size(1), d = options.dim(), e = options.num_experts();

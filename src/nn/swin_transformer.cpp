@@ -3,6 +3,9 @@
 #include "nn/registration.hpp"
 
 #include <ATen/ATen.h>
+#include <ATen/record_function.h>
+
+#include <iterator>
 
 namespace swinsmt {
 
@@ -77,9 +80,21 @@ std::vector<torch::Tensor> SwinTransformerImpl::forward(const torch::Tensor& x_i
   hidden.reserve(5);
   auto x = patch_embed(x_in);
   hidden.push_back(proj_out(x));
+  // Profiler ranges per stage, named as the checkpoint's modules (see SwinSMTImpl::run).
+  static constexpr const char* kConvNames[] = {"swinsmt::swinViT.layers1c", "swinsmt::swinViT.layers2c",
+                                               "swinsmt::swinViT.layers3c", "swinsmt::swinViT.layers4c"};
+  static constexpr const char* kLayerNames[] = {"swinsmt::swinViT.layers1", "swinsmt::swinViT.layers2",
+                                                "swinsmt::swinViT.layers3", "swinsmt::swinViT.layers4"};
+  static_assert(std::size(kLayerNames) == SwinSMTOptions::kNumStages);
   for (int64_t i = 0; i < SwinSMTOptions::kNumStages; ++i) {
-    if (layers_c[i]) x = layers_c[i]->ptr(0)->as<UnetrBasicBlock>()->forward(x.contiguous());
-    x = layers[i]->ptr(0)->as<BasicLayer>()->forward(x.contiguous());
+    if (layers_c[i]) {
+      RECORD_USER_SCOPE(kConvNames[i]);
+      x = layers_c[i]->ptr(0)->as<UnetrBasicBlock>()->forward(x.contiguous());
+    }
+    {
+      RECORD_USER_SCOPE(kLayerNames[i]);
+      x = layers[i]->ptr(0)->as<BasicLayer>()->forward(x.contiguous());
+    }
     hidden.push_back(proj_out(x));
   }
   return hidden;

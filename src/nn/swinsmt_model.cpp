@@ -7,6 +7,7 @@
 #include <swinsmt/error.hpp>
 
 #include <ATen/ATen.h>
+#include <ATen/record_function.h>
 #include <c10/core/GradMode.h>
 
 namespace swinsmt {
@@ -75,21 +76,28 @@ ForwardResult SwinSMTImpl::run(const torch::Tensor& x, bool keep_hidden, bool he
   // No autograd records; a no-grad guard rather than inference mode, so the caller gets ordinary
   // tensors it may change in place.
   c10::NoGradGuard no_grad;
-  auto hidden = swinViT(x, options.normalize());
+  // Each child runs in a profiler range named after it (what `swinsmt_bench model --profile` traces
+  // show per stage; free while no profiler is on).
+  const auto child = [](const char* name, auto&& run_child) {
+    RECORD_USER_SCOPE(name);
+    return run_child();
+  };
+  auto hidden = child("swinsmt::swinViT", [&] { return swinViT(x, options.normalize()); });
   // Skips are moved into the decoders that consume them, so each map is freed right after use.
-  auto enc0 = encoder1(x);
-  auto enc1 = encoder2(hidden[0]);
-  auto enc2 = encoder3(hidden[1]);
-  auto enc3 = encoder4(hidden[2]);
-  auto dec = encoder10(hidden[4]);
-  dec = decoder5(std::move(dec), hidden[3]);
-  dec = decoder4(std::move(dec), std::move(enc3));
-  dec = decoder3(std::move(dec), std::move(enc2));
+  auto enc0 = child("swinsmt::encoder1", [&] { return encoder1(x); });
+  auto enc1 = child("swinsmt::encoder2", [&] { return encoder2(hidden[0]); });
+  auto enc2 = child("swinsmt::encoder3", [&] { return encoder3(hidden[1]); });
+  auto enc3 = child("swinsmt::encoder4", [&] { return encoder4(hidden[2]); });
+  auto dec = child("swinsmt::encoder10", [&] { return encoder10(hidden[4]); });
+  dec = child("swinsmt::decoder5", [&] { return decoder5(std::move(dec), hidden[3]); });
+  dec = child("swinsmt::decoder4", [&] { return decoder4(std::move(dec), std::move(enc3)); });
+  dec = child("swinsmt::decoder3", [&] { return decoder3(std::move(dec), std::move(enc2)); });
   if (!keep_hidden) hidden.clear();
-  dec = decoder2(std::move(dec), std::move(enc1));
-  dec = decoder1(std::move(dec), std::move(enc0));
+  dec = child("swinsmt::decoder2", [&] { return decoder2(std::move(dec), std::move(enc1)); });
+  dec = child("swinsmt::decoder1", [&] { return decoder1(std::move(dec), std::move(enc0)); });
   if (!head) return {std::move(dec), std::move(hidden)};
-  return {out(dec), std::move(hidden)};
+  auto logits = child("swinsmt::out", [&] { return out(dec); });
+  return {std::move(logits), std::move(hidden)};
 }
 
 torch::Tensor SwinSMTImpl::forward(const torch::Tensor& x) { return run(x, false).logits; }

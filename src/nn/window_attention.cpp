@@ -7,6 +7,7 @@
 #include <swinsmt/nn/window_attention.hpp>
 
 #include <ATen/ATen.h>
+#include <ATen/record_function.h>
 #include <torch/version.h>
 
 #include <cmath>
@@ -41,6 +42,7 @@ void WindowAttentionImpl::pretty_print(std::ostream& stream) const {
 
 torch::Tensor WindowAttentionImpl::forward(const torch::Tensor& x, const std::optional<torch::Tensor>& mask) {
   detail::require_no_gradient("WindowAttention", {x, relative_position_bias_table, qkv->weight, proj->weight});
+  RECORD_USER_SCOPE("swinsmt::WindowAttention");
   const int64_t num_heads = options.num_heads();
   const int64_t bw = x.size(0), n = x.size(1), c = x.size(2), hd = c / num_heads;
   if (n > relative_position_index.size(0))
