@@ -35,7 +35,7 @@ class SmtLayers : public ::testing::Test {
   static const at::Tensor& in(const std::string& path, int i = 0) { return io_->at(path + ".in" + std::to_string(i)); }
   static const at::Tensor& out(const std::string& path) { return io_->at(path + ".out"); }
   // The mask the block's stage hands to it (block input is (B, D, H, W, C)).
-  static std::optional<at::Tensor> stage_mask(const at::Tensor& x) {
+  static std::optional<ShiftMask> stage_mask(const at::Tensor& x) {
     return stage_shift_mask({x.size(1), x.size(2), x.size(3)}, {7, 7, 7}, x.device());
   }
   static test::Fixture* io_;

@@ -1,9 +1,12 @@
 #include "fixtures.hpp"
 
 #include <swinsmt/checkpoint/checkpoint.hpp>
+#include <swinsmt/error.hpp>
+#include <swinsmt/nn/shift_mask.hpp>
 #include <swinsmt/nn/windows.hpp>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 using namespace swinsmt;
 
@@ -31,17 +34,33 @@ TEST(WindowsTest, PartitionAndReverseAreInverse) {
   EXPECT_TRUE(window_reverse(w, {7, 7, 7}, 2, {14, 7, 21}).equal(x));
 }
 
-TEST(WindowsTest, ShiftMaskHasOfficialStructure) {
-  // 14^3 stage, window 7, shift 3: window (0,0,0) lies in one region (all zeros); the last window
-  // mixes 8 regions, so its mask holds -100 between tokens of different regions.
-  auto mask = compute_shift_mask({14, 14, 14}, {7, 7, 7}, {3, 3, 3}, c10::kCPU);
-  EXPECT_EQ(mask.sizes(), at::IntArrayRef({8, 343, 343}));
-  EXPECT_EQ(mask[0].abs().sum().item<float>(), 0.0f);
-  auto last = mask[7];
-  EXPECT_EQ(last[0][0].item<float>(), 0.0f);
-  EXPECT_EQ(last[0][342].item<float>(), -100.0f);
-  const auto unique = std::get<0>(at::_unique(mask));
-  EXPECT_TRUE(unique.equal(at::tensor({-100.0f, 0.0f})));
+TEST(WindowsTest, ShiftMaskEqualsTheOfficialMask) {
+  // The official BasicLayer's masks (tools/make_segment_references.py shiftmask): stages shifted along
+  // three axes, along two with the third shrunk to the stage, and padded.
+  const test::Fixture reference("shift_mask_reference.safetensors");
+  const auto stages = nlohmann::json::parse(reference.metadata().at("stages"));
+  ASSERT_EQ(stages.size(), 3u);
+  for (const auto& [name, stage] : stages.items()) {
+    const auto expected = reference.at(name).to(at::kFloat) * -100.0f;
+    const auto mask = stage_shift_mask(stage.at("stage").get<Size3>(), {7, 7, 7}, c10::kCPU);
+    ASSERT_TRUE(mask.has_value()) << name;
+    EXPECT_EQ(mask->region_ids().scalar_type(), at::kInt) << name;
+    EXPECT_EQ(mask->windows(), expected.size(0)) << name;
+    EXPECT_EQ(mask->tokens(), expected.size(1)) << name;
+    EXPECT_TRUE(mask->additive().equal(expected)) << name;
+    // A block of windows is the same block of the whole mask.
+    EXPECT_TRUE(mask->additive(1, 2).equal(expected.narrow(0, 1, 2))) << name;
+  }
+}
+
+TEST(WindowsTest, StagesThatDoNotShiftHaveNoMask) {
+  // Every axis shrunk to the stage (<= 7): no shift, no mask (official: a mask of zeros, unused).
+  EXPECT_FALSE(stage_shift_mask({7, 4, 2}, {7, 7, 7}, c10::kCPU).has_value());
+  EXPECT_TRUE(stage_shift_mask({8, 4, 2}, {7, 7, 7}, c10::kCPU).has_value());
+}
+
+TEST(WindowsTest, ShiftMaskRefusesAStageThatIsNotPadded) {
+  EXPECT_THROW(ShiftMask({10, 14, 14}, {7, 7, 7}, {3, 3, 3}, c10::kCPU), Error);
 }
 
 namespace {

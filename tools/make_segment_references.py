@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference data for the segmentation tests, made with MONAI 1.3.2 and the official Swin SMT.
+"""Reference data for the segmentation and layer tests, made with MONAI 1.3.2 and the official Swin SMT.
 
   windows   tests/data/sliding_window_reference.safetensors: window start positions
             (MONAI _get_scan_interval + dense_patch_slices), importance maps
@@ -26,6 +26,10 @@
             oblique sform) and tests/data/nifti_affine_reference.json: nibabel's affine, qform,
             sform, axis codes and raw header fields, and MONAI LoadImage + EnsureChannelFirst +
             Orientation RAS of each.
+  shiftmask tests/data/shift_mask_reference.safetensors: the official BasicLayer's shift mask
+            (swin_smt.py get_window_size + compute_mask over the padded stage) for stages that
+            shift along all three axes, along two (one axis shrunk to the stage), and with padding;
+            stored U8, 1 where the official mask is -100 (it holds only -100 and 0).
   orientation  tests/data/orientation_reference.safetensors (nibabel io_orientation, MONAI
             Orientation and ScaleIntensityRange), tests/data/nifti_reference.json (nibabel's reading
             of the NIfTI test files) and tests/data/bad/ (2-D and 4-D images).
@@ -38,6 +42,7 @@ Usage (Debian's python3 with torch 1.13; PYTHONPATH as in tools/official_model.p
   python3 tools/make_segment_references.py labels CT.nii.gz OUT.nii.gz
   python3 tools/make_segment_references.py labels15 [CT.nii.gz OUT.nii.gz [PX,PY,PZ]]
   python3 tools/make_segment_references.py aniso
+  python3 tools/make_segment_references.py shiftmask
 """
 import json
 import os
@@ -494,6 +499,23 @@ def affines():
     print("wrote tests/data/nifti_affine_reference.json")
 
 
+def shiftmask():
+    from swin_smt import compute_mask, get_window_size
+
+    tensors, stages = {}, {}
+    for name, stage in {"d8h8w8": (8, 8, 8), "d10h10w4": (10, 10, 4), "d5h9w11": (5, 9, 11)}.items():
+        window, shift = get_window_size(stage, (7, 7, 7), (3, 3, 3))
+        padded = [int(np.ceil(d / w)) * w for d, w in zip(stage, window)]
+        mask = compute_mask(padded, window, shift, torch.device("cpu"))
+        values = torch.unique(mask).tolist()
+        assert set(values) <= {-100.0, 0.0}, values
+        tensors[name] = (mask == -100.0).to(torch.uint8).contiguous()
+        stages[name] = dict(stage=list(stage), window=list(window), shift=list(shift), padded=padded)
+    out = "tests/data/shift_mask_reference.safetensors"
+    write_safetensors(out, tensors, {"stages": json.dumps(stages)})
+    print(out, stages)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "windows":
         windows()
@@ -505,6 +527,8 @@ if __name__ == "__main__":
         labels(sys.argv[2], sys.argv[3])
     elif sys.argv[1] == "affines":
         affines()
+    elif sys.argv[1] == "shiftmask":
+        shiftmask()
     elif sys.argv[1] == "aniso":
         make_aniso_lps()
     elif sys.argv[1] == "labels15" and len(sys.argv) > 2:

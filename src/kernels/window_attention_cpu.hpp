@@ -12,10 +12,11 @@
 namespace swinsmt::detail {
 
 /// qkv: (windows, n, 3 * c) contiguous, the qkv projection ([q | k | v], each heads x head_dim).
-/// bias: (heads, n, n) contiguous. mask: (windows, n, n) contiguous or undefined.
-/// Needs oneDNN (detail::has_onednn_sgemm()). out: (windows, n, c) contiguous; out[w, i, h * hd : (h + 1) * hd] =
-///   softmax_j(scale q_i . k_j + bias[h, i, j] + mask[w, i, j]) . v
-void fused_window_attention(const at::Tensor& qkv, const at::Tensor& bias, const at::Tensor& mask, int64_t heads,
+/// bias: (heads, n, n) contiguous. region_ids: (windows, n) int32 contiguous (ShiftMask::region_ids)
+/// or undefined. Needs oneDNN (detail::has_onednn_sgemm()). out: (windows, n, c) contiguous;
+/// out[w, i, h * hd : (h + 1) * hd] = softmax_j(scale q_i . k_j + bias[h, i, j] + mask[w, i, j]) . v
+/// with mask[w, i, j] = -100 where region_ids[w, i] != region_ids[w, j], else 0 (none without ids).
+void fused_window_attention(const at::Tensor& qkv, const at::Tensor& bias, const at::Tensor& region_ids, int64_t heads,
                             double scale, at::Tensor& out);
 
 }  // namespace swinsmt::detail

@@ -39,7 +39,7 @@ void SwinBlockImpl::pretty_print(std::ostream& stream) const {
          << ")";
 }
 
-torch::Tensor SwinBlockImpl::attention_part(const torch::Tensor& x_in, const std::optional<torch::Tensor>& shift_mask) {
+torch::Tensor SwinBlockImpl::attention_part(const torch::Tensor& x_in, const std::optional<ShiftMask>& shift_mask) {
   const int64_t b = x_in.size(0), d = x_in.size(1), h = x_in.size(2), w = x_in.size(3);
   const auto geo = window_geometry({d, h, w}, options.window(), options.shift());
   // Pad, cyclic shift and partition (and back) as the official block does, each way in one copy.
@@ -49,7 +49,7 @@ torch::Tensor SwinBlockImpl::attention_part(const torch::Tensor& x_in, const std
   return reverse_shift_crop(attended, geo.window, geo.shift, b, {d, h, w});
 }
 
-torch::Tensor SwinBlockImpl::forward(const torch::Tensor& x_in, const std::optional<torch::Tensor>& shift_mask) {
+torch::Tensor SwinBlockImpl::forward(const torch::Tensor& x_in, const std::optional<ShiftMask>& shift_mask) {
   detail::require_no_gradient("SwinBlock", {x_in, norm1->weight, norm2->weight});
   auto x = x_in + attention_part(x_in, shift_mask);
   // The MLP / Soft MoE sees all tokens of the stage at once: (B, D*H*W, C).

@@ -40,7 +40,7 @@ void WindowAttentionImpl::pretty_print(std::ostream& stream) const {
          << ", fused_cpu=" << (options.fused_cpu() ? "true" : "false") << ")";
 }
 
-torch::Tensor WindowAttentionImpl::forward(const torch::Tensor& x, const std::optional<torch::Tensor>& mask) {
+torch::Tensor WindowAttentionImpl::forward(const torch::Tensor& x, const std::optional<ShiftMask>& mask) {
   detail::require_no_gradient("WindowAttention", {x, relative_position_bias_table, qkv->weight, proj->weight});
   RECORD_USER_SCOPE("swinsmt::WindowAttention");
   const int64_t num_heads = options.num_heads();
@@ -48,14 +48,14 @@ torch::Tensor WindowAttentionImpl::forward(const torch::Tensor& x, const std::op
   if (n > relative_position_index.size(0))
     throw Error("WindowAttention: " + std::to_string(n) + " tokens per window exceed the window size " +
                 std::to_string(relative_position_index.size(0)));
-  const int64_t nw = mask ? mask->size(0) : bw;
-  if (mask && (bw % nw != 0 || mask->size(1) != n || mask->size(2) != n))
-    throw Error("WindowAttention: mask " + c10::str(mask->sizes()) + " does not fit " + std::to_string(bw) +
-                " windows of " + std::to_string(n) + " tokens");
+  const int64_t nw = mask ? mask->windows() : bw;
+  if (mask && (bw % nw != 0 || mask->tokens() != n))
+    throw Error("WindowAttention: a shift mask of " + std::to_string(mask->windows()) + " windows of " +
+                std::to_string(mask->tokens()) + " tokens does not fit " + std::to_string(bw) + " windows of " +
+                std::to_string(n) + " tokens");
   // Shrunk windows index the top-left n x n block of the full index, as the official code does.
   auto index = relative_position_index.narrow(0, 0, n).narrow(1, 0, n).reshape({-1});
   auto bias = relative_position_bias_table.index_select(0, index).view({n, n, -1}).permute({2, 0, 1}).contiguous();
-  const auto shift_mask = mask ? std::optional<at::Tensor>(mask->to(bias.scalar_type())) : std::nullopt;
   const bool fused_cpu = x.is_cpu() && x.scalar_type() == at::kFloat && bias.scalar_type() == at::kFloat &&
                          options.fused_cpu() && detail::has_onednn_sgemm();
 
@@ -71,8 +71,8 @@ torch::Tensor WindowAttentionImpl::forward(const torch::Tensor& x, const std::op
     if (fused_cpu) {
       const auto projected = qkv(x.narrow(0, r0, len)).contiguous();  // (len, n, 3c)
       auto attended = at::empty({len, n, c}, x.options());
-      const auto block_mask = shift_mask ? shift_mask->narrow(0, w0, len).contiguous() : at::Tensor();
-      detail::fused_window_attention(projected, bias, block_mask, num_heads, scale, attended);
+      const auto block_regions = mask ? mask->region_ids().narrow(0, w0, len).contiguous() : at::Tensor();
+      detail::fused_window_attention(projected, bias, block_regions, num_heads, scale, attended);
       out.narrow(0, r0, len).copy_(proj(attended));
       r0 += len;
       continue;
@@ -86,14 +86,14 @@ torch::Tensor WindowAttentionImpl::forward(const torch::Tensor& x, const std::op
     if (x.is_cuda()) {
       // Fused attention with the bias (+ shift mask) as additive mask; q is already scaled.
       auto additive =
-          shift_mask ? (bias.unsqueeze(0) + shift_mask->narrow(0, w0, len).unsqueeze(1)) : bias.unsqueeze(0);
+          mask ? (bias.unsqueeze(0) + mask->additive(w0, len, bias.scalar_type()).unsqueeze(1)) : bias.unsqueeze(0);
       attended = at::scaled_dot_product_attention(q, k, v, additive, 0.0, false, 1.0);
     }
 #endif
     if (!attended.defined()) {
       auto attn = at::matmul(q, k.transpose(-2, -1));  // (len, heads, n, n)
       attn.add_(bias.unsqueeze(0));
-      if (shift_mask) attn.add_(shift_mask->narrow(0, w0, len).unsqueeze(1));
+      if (mask) attn.add_(mask->additive(w0, len, bias.scalar_type()).unsqueeze(1));
       at::_softmax_out(attn, attn, -1, false);  // in place: each row is read before it is written
       attended = at::matmul(attn, v);
     }

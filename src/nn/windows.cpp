@@ -3,23 +3,9 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
-#include <algorithm>
 #include <cstring>
-#include <optional>
-#include <utility>
 
 namespace swinsmt {
-namespace {
-
-// Python's slice(start, stop) resolved against a length, as numpy/torch indexing does it.
-std::pair<int64_t, int64_t> python_slice(int64_t length, std::optional<int64_t> start, std::optional<int64_t> stop) {
-  const auto resolve = [length](int64_t i) { return i < 0 ? std::max<int64_t>(length + i, 0) : std::min(i, length); };
-  const int64_t begin = start ? resolve(*start) : 0;
-  const int64_t end = stop ? resolve(*stop) : length;
-  return {begin, std::max(begin, end)};
-}
-
-}  // namespace
 
 WindowGeometry window_geometry(const Size3& stage, const Size3& window, const Size3& shift) {
   WindowGeometry g{window, shift};
@@ -47,13 +33,12 @@ at::Tensor window_reverse(const at::Tensor& windows, const Size3& w, int64_t b, 
       .view({b, dims[0], dims[1], dims[2], -1});
 }
 
-namespace {
-
-int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
-
 Size3 padded_dims(const Size3& dims, const Size3& window) {
+  const auto round_up = [](int64_t v, int64_t m) { return (v + m - 1) / m * m; };
   return {round_up(dims[0], window[0]), round_up(dims[1], window[1]), round_up(dims[2], window[2])};
 }
+
+namespace {
 
 // Copies rows (one token's channels, `row_bytes`) between the stage layout (B, D, H, W) and the
 // windows layout (B * nW, wd*wh*ww). The token at window position q (in padded, shifted
@@ -131,36 +116,6 @@ at::Tensor reverse_shift_crop(const at::Tensor& windows, const Size3& window, co
   copy_window_rows(static_cast<const char*>(source.data_ptr()), static_cast<char*>(x.data_ptr()), false, b, dims,
                    window, shift, static_cast<std::size_t>(c) * windows.element_size());
   return x;
-}
-
-at::Tensor compute_shift_mask(const Size3& dims, const Size3& window, const Size3& shift, c10::Device device) {
-  // Region ids exactly as the official loops assign them. With a zero shift, Python's slice(-0, None)
-  // covers the whole axis, so that axis collapses into its last region: reproduced by python_slice.
-  auto img_mask = at::zeros({1, dims[0], dims[1], dims[2], 1});
-  std::array<std::array<std::pair<int64_t, int64_t>, 3>, 3> ranges;
-  for (size_t a = 0; a < 3; ++a) {
-    ranges[a] = {python_slice(dims[a], std::nullopt, -window[a]), python_slice(dims[a], -window[a], -shift[a]),
-                 python_slice(dims[a], -shift[a], std::nullopt)};
-  }
-  int64_t count = 0;
-  for (const auto& rd : ranges[0])
-    for (const auto& rh : ranges[1])
-      for (const auto& rw : ranges[2]) {
-        img_mask.narrow(1, rd.first, rd.second - rd.first)
-            .narrow(2, rh.first, rh.second - rh.first)
-            .narrow(3, rw.first, rw.second - rw.first)
-            .fill_(static_cast<double>(count));
-        ++count;
-      }
-  auto mask_windows = window_partition(img_mask, window).squeeze(-1);  // (nW, n)
-  auto diff = mask_windows.unsqueeze(1) - mask_windows.unsqueeze(2);
-  return at::where(diff != 0, at::full({}, -100.0), at::full({}, 0.0)).to(device);
-}
-
-std::optional<at::Tensor> stage_shift_mask(const Size3& stage, const Size3& window, c10::Device device) {
-  const auto geo = window_geometry(stage, window, {window[0] / 2, window[1] / 2, window[2] / 2});
-  if (!geo.shifted()) return std::nullopt;
-  return compute_shift_mask(padded_dims(stage, geo.window), geo.window, geo.shift, device);
 }
 
 at::Tensor relative_position_index(const Size3& w) {

@@ -3,6 +3,7 @@
 // and a pre-norm MLP, or a Soft MoE in the MoE stages, each with a residual.
 
 #include <swinsmt/nn/mlp_block.hpp>
+#include <swinsmt/nn/shift_mask.hpp>
 #include <swinsmt/nn/soft_moe.hpp>
 #include <swinsmt/nn/window_attention.hpp>
 
@@ -32,7 +33,7 @@ class SwinBlockImpl : public torch::nn::Cloneable<SwinBlockImpl> {
 
   /// x: (B, D, H, W, C). shift_mask: the stage's mask (used only when this block shifts).
   /// Inference only: the residual is added in place (swinsmt::Error where autograd would record).
-  torch::Tensor forward(const torch::Tensor& x, const std::optional<torch::Tensor>& shift_mask);
+  torch::Tensor forward(const torch::Tensor& x, const std::optional<ShiftMask>& shift_mask);
 
   SwinBlockOptions options;
   torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};
@@ -41,7 +42,7 @@ class SwinBlockImpl : public torch::nn::Cloneable<SwinBlockImpl> {
   SoftMoE moe{nullptr};   ///< set when use_moe (registered as "mlp", the official name)
 
  private:
-  torch::Tensor attention_part(const torch::Tensor& x, const std::optional<torch::Tensor>& shift_mask);
+  torch::Tensor attention_part(const torch::Tensor& x, const std::optional<ShiftMask>& shift_mask);
 };
 TORCH_MODULE(SwinBlock);
 

@@ -1,6 +1,7 @@
 #pragma once
 // Window multi-head self-attention with relative position bias (official `WindowAttention`).
 
+#include <swinsmt/nn/shift_mask.hpp>
 #include <swinsmt/nn/windows.hpp>
 
 #include <torch/arg.h>
@@ -31,10 +32,11 @@ class WindowAttentionImpl : public torch::nn::Cloneable<WindowAttentionImpl> {
   void reset() override;
   void pretty_print(std::ostream& stream) const override;
 
-  /// x: (B * nW, n, dim) window tokens with n <= prod(window); mask: (nW, n, n) additive or none.
+  /// x: (B * nW, n, dim) window tokens with n <= prod(window); mask: the stage's shift mask over nW
+  /// windows of n tokens (official: its additive (nW, n, n) form), or none.
   /// When windows were shrunk (n < 343), the bias uses the top-left n x n block of the full index,
   /// as the official code does. Inference only: throws swinsmt::Error where autograd would record.
-  torch::Tensor forward(const torch::Tensor& x, const std::optional<torch::Tensor>& mask);
+  torch::Tensor forward(const torch::Tensor& x, const std::optional<ShiftMask>& mask);
 
   WindowAttentionOptions options;
   double scale = 1.0;  ///< head_dim^-0.5, set by reset()

@@ -1,13 +1,12 @@
 #pragma once
 // Shifted-window geometry of the 3-D Swin transformer, exactly as the official code computes it:
-// window shrinking for small stages, window partition/reverse and the -100 shift mask.
+// window shrinking for small stages, window partition/reverse, padding and the cyclic shift (the
+// shift mask: shift_mask.hpp).
 
 #include <ATen/core/Tensor.h>
-#include <c10/core/Device.h>
 
 #include <array>
 #include <cstdint>
-#include <optional>
 
 namespace swinsmt {
 
@@ -37,15 +36,8 @@ at::Tensor pad_shift_partition(const at::Tensor& x, const Size3& window, const S
 at::Tensor reverse_shift_crop(const at::Tensor& windows, const Size3& window, const Size3& shift, int64_t b,
                               const Size3& dims);
 
-/// Official compute_mask for a padded stage `dims`: region ids from Python slices
-/// (:-w), (-w:-s), (-s:) per axis, then 0 where two tokens of a window share a region and -100
-/// otherwise. Returns (nW, n, n) float32.
-at::Tensor compute_shift_mask(const Size3& dims, const Size3& window, const Size3& shift, c10::Device device);
-
-/// The mask a stage of spatial size `stage` passes to its shifted blocks (official BasicLayer):
-/// shift = window / 2, geometry shrunk to the stage, mask over the padded stage; none when the
-/// shrunk geometry does not shift at all.
-std::optional<at::Tensor> stage_shift_mask(const Size3& stage, const Size3& window, c10::Device device);
+/// Rounds each of `dims` up to a multiple of `window` (the padded stage a shifted block attends over).
+Size3 padded_dims(const Size3& dims, const Size3& window);
 
 /// Relative position index of a full window (official buffer `relative_position_index`), int64 (n, n).
 at::Tensor relative_position_index(const Size3& window);
